@@ -1,0 +1,3 @@
+from mslesion.cli.main import run
+
+run()

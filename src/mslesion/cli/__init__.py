@@ -1,0 +1,1 @@
+"""Command-line interface (typer + rich). One small module per command."""

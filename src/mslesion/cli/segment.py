@@ -1,0 +1,9 @@
+"""`mslesion segment` (placeholder until its issue lands; the owning work replaces this file)."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("segment", help="(not implemented yet)")
+    def _cmd() -> None:
+        raise typer.Exit(1)

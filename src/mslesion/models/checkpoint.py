@@ -1,0 +1,109 @@
+"""Checkpoints that rebuild their model from the file alone (the nanoGPT habit).
+
+A checkpoint is a ``torch.save``'d dict::
+
+    {
+      "format": "mslesion-checkpoint/1",
+      "model": {"name": "r2attunet", "kwargs": {...}},   # registry name + constructor args
+      "state_dict": {...},                                 # fp32, or fp16 for shipped weights
+      "preprocessing": {...},   # how inputs were normalised (see mslesion.preprocess)
+      "metrics": {...},         # e.g. validation Dice, for `mslesion models`
+      "mslesion_version": "0.1.0",
+      ...                       # training adds optimizer/scheduler/scaler/RNG state
+    }
+"""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from mslesion import __version__
+from mslesion.errors import InputError
+from mslesion.io.atomic import atomic_output
+from mslesion.models.registry import build_model, model_config
+
+FORMAT = "mslesion-checkpoint/1"
+
+
+def make_checkpoint(
+    model: nn.Module,
+    *,
+    preprocessing: dict[str, Any] | None = None,
+    metrics: dict[str, Any] | None = None,
+    half: bool = False,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Checkpoint dict for ``model`` (built by ``build_model``); ``half`` stores fp16 weights."""
+    state = {k: v.detach().cpu() for k, v in _unwrap(model).state_dict().items()}
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+    return {
+        "format": FORMAT,
+        "model": model_config(_unwrap(model)).to_dict(),
+        "state_dict": state,
+        "preprocessing": dict(preprocessing or {}),
+        "metrics": dict(metrics or {}),
+        "mslesion_version": __version__,
+        **extra,
+    }
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    """The module inside DDP / torch.compile wrappers."""
+    for attr in ("module", "_orig_mod"):
+        inner = getattr(model, attr, None)
+        if isinstance(inner, nn.Module):
+            return _unwrap(inner)
+    return model
+
+
+def save_checkpoint(path: str | Path, checkpoint: dict[str, Any], *, overwrite: bool = True) -> Path:
+    """Write a checkpoint dict atomically."""
+    with atomic_output(path, overwrite) as tmp:
+        torch.save(checkpoint, tmp)
+    return Path(path)
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read and validate a checkpoint on the CPU; clear one-line errors for bad files."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "model file not found")
+    if path.stat().st_size == 0:
+        raise InputError(path, "model file is empty")
+    try:
+        # weights_only=False: our checkpoints hold plain dicts/lists of config values and RNG
+        # states (numpy arrays); they are files this project wrote, not arbitrary downloads.
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise InputError(path, f"corrupt or unreadable model file ({str(exc).splitlines()[0][:100]})") from exc
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise InputError(path, "not an mslesion checkpoint (missing format tag)")
+    for key in ("model", "state_dict"):
+        if key not in ckpt:
+            raise InputError(path, f"checkpoint lacks {key!r}")
+    return ckpt
+
+
+def model_from_checkpoint(source: str | Path | dict[str, Any]) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild the model stored in a checkpoint (file or dict); returns (model in eval mode, ckpt).
+
+    Weights are loaded as float32 whatever precision they were stored in.
+    """
+    ckpt = source if isinstance(source, dict) else load_checkpoint(source)
+    where = None if isinstance(source, dict) else Path(source)
+    spec = ckpt["model"]
+    model = build_model(spec["name"], **spec.get("kwargs", {}))
+    state = {k: v.float() if v.is_floating_point() else v for k, v in ckpt["state_dict"].items()}
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise InputError(where, f"weights do not fit model {spec['name']!r} ({str(exc).splitlines()[0][:120]})") from exc
+    model.eval()
+    return model, ckpt

@@ -1,0 +1,1 @@
+"""Preprocessing: spatial (reorient, resample, crop), intensity, registration, pipeline."""
