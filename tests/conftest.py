@@ -8,6 +8,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
+from blob_volumes import make_blob_volume
 from mslesion.paths import shared_data_dir
 
 
@@ -23,26 +24,6 @@ def shared_data() -> Path:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)
-
-
-def make_blob_volume(
-    shape: tuple[int, int, int] = (32, 36, 28), n_blobs: int = 3, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
-    """A small ellipsoidal 'brain' with bright spherical 'lesions': (image float32, mask uint8)."""
-    gen = np.random.default_rng(seed)
-    grid = np.stack(np.meshgrid(*[np.arange(s) for s in shape], indexing="ij"), axis=-1).astype(np.float32)
-    centre = (np.array(shape) - 1) / 2
-    radii = np.array(shape) * 0.42
-    brain = (((grid - centre) / radii) ** 2).sum(-1) <= 1.0
-    image = np.where(brain, 0.4, 0.0).astype(np.float32)
-    mask = np.zeros(shape, dtype=np.uint8)
-    for _ in range(n_blobs):
-        c = centre + gen.uniform(-0.4, 0.4, size=3) * radii
-        r = gen.uniform(1.5, 3.5)
-        mask |= ((((grid - c) ** 2).sum(-1) <= r * r) & brain).astype(np.uint8)
-    image[mask > 0] = 0.9
-    image = image + gen.normal(0, 0.02, size=shape).astype(np.float32) * brain
-    return image.astype(np.float32), mask
 
 
 @pytest.fixture
@@ -61,3 +42,11 @@ def nifti_pair(tmp_path: Path) -> tuple[Path, Path]:
     nib.save(nib.Nifti1Image(image, affine), flair)
     nib.save(nib.Nifti1Image(mask, affine), truth)
     return flair, truth
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread() -> None:
+    """Tiny 3D convolutions run faster on one thread than two (thread start-up dominates)."""
+    import torch
+
+    torch.set_num_threads(1)

@@ -24,7 +24,7 @@ def _candidates() -> list[Path]:
 
 
 def shared_data_dir(explicit: str | Path | None = None) -> Path | None:
-    """Return the shared data folder (holding ``real/``, ``atlas/``, ``lesion_library/``) or None."""
+    """The shared data folder (with ``real/``, ``atlas/``, ``lesion_library/``), or None."""
     if explicit is not None:
         return Path(explicit)
     env = os.environ.get(ENV_VAR)

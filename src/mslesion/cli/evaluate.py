@@ -1,9 +1,502 @@
-"""`mslesion evaluate` (placeholder until its issue lands; the owning work replaces this file)."""
+"""`mslesion evaluate`: score predicted lesion masks against truth, per case and per dataset.
+
+Cases are paired by a *case key* derived from each file name (see :func:`case_key` and
+``docs/evaluation.md``): the NIfTI suffix, a ``GOLD_STANDARD_`` prefix and trailing role words
+(``_mask``, ``_lesion_mask``, ``_pred``, ``_seg``, ``_FLAIR``, ``_prob``, ...) are removed,
+case-insensitively; when several files in one folder tree then share a key, the key is their
+parent folder path instead (open_ms_data's ``patientNN/GOLD_STANDARD_....nii.gz``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
+from mslesion.errors import InputError
+
+if TYPE_CHECKING:  # numpy, nibabel and the metrics load inside the command, not at --help
+    import numpy as np
+
+    from mslesion.io.nifti import NiftiVolume
+    from mslesion.metrics.case import EvalConfig
+
+_PREFIXES = ("gold_standard_",)
+_SUFFIXES = (
+    "_lesion_mask",
+    "_lesionmask",
+    "_lesions",
+    "_lesion",
+    "_mask",
+    "_pred",
+    "_prediction",
+    "_seg",
+    "_segmentation",
+    "_labels",
+    "_label",
+    "_gt",
+    "_truth",
+    "_consensus",
+    "_probabilities",
+    "_probability",
+    "_probs",
+    "_prob",
+    "_brain_mask",
+    "_brainmask",
+    "_flair",
+    "_0000",
+)
+# Which files of a mixed folder (e.g. MSLesSeg's P14/T1/ holding FLAIR, T1, T2 and MASK) play
+# each role; if no file matches a role's pattern, every NIfTI file in the folder is used.
+ROLE_PATTERNS = {
+    "truth": re.compile(r"gold_standard|lesion|mask|_seg|label|_gt|truth|consensus", re.I),
+    "pred": re.compile(r"pred|seg|mask|label", re.I),
+    "brain": re.compile(r"brain_?mask", re.I),
+    "prob": re.compile(r"prob", re.I),
+    "flair": re.compile(r"(^|[_.-])flair([_.-]|$)", re.I),  # not "regtoFLAIR"
+}
+_EXCLUDE = {
+    "truth": ("brain", "prob"),
+    "pred": ("brain", "prob"),
+}
+
+
+def case_key(name: str) -> str:
+    """``"GOLD_STANDARD_p1.nii.gz" -> "p1"``, ``"case7_FLAIR_pred.nii" -> "case7"``."""
+    from mslesion.io.nifti import strip_nifti_suffix
+
+    key = strip_nifti_suffix(Path(name).name)
+    for prefix in _PREFIXES:
+        if key.lower().startswith(prefix):
+            key = key[len(prefix) :]
+    changed = True
+    while changed:  # strip stacked role words, e.g. "_FLAIR_pred"
+        changed = False
+        for suffix in _SUFFIXES:
+            if key.lower().endswith(suffix) and len(key) > len(suffix):
+                key, changed = key[: -len(suffix)], True
+    return key
+
+
+def _role_files(root: Path, role: str) -> list[Path]:
+    from mslesion.io.nifti import is_nifti_path
+
+    files = sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file() and is_nifti_path(p) and not p.name.startswith(".")
+    )
+    for other in _EXCLUDE.get(role, ()):
+        files = [p for p in files if not ROLE_PATTERNS[other].search(p.name)] or files
+    chosen = [p for p in files if ROLE_PATTERNS[role].search(p.name)]
+    return chosen or files
+
+
+def index_cases(path: Path, role: str) -> dict[str, Path]:
+    """Case key -> file for a file or a folder (searched recursively)."""
+    if not path.exists():
+        raise InputError(path, "not found")
+    if path.is_file():
+        return {case_key(path.name): path}
+    files = _role_files(path, role)
+    if not files:
+        raise InputError(path, f"no NIfTI files (.nii/.nii.gz) found for {role}")
+    keys = [case_key(p.name) for p in files]
+    if len(set(keys)) < len(keys):
+        # Same file name in every case folder (open_ms_data): the folder names the case.
+        keys = ["_".join(p.relative_to(path).parent.parts) for p in files]
+    if len(set(keys)) < len(keys) or "" in keys:
+        dup = sorted({k for k in keys if keys.count(k) > 1} or {"<root>"})
+        raise InputError(path, f"cannot tell {role} cases apart by name (duplicate key {dup[0]!r})")
+    return dict(zip(keys, files, strict=True))
+
+
+def _one_for_all(mapping: dict[str, Path], keys: Sequence[str]) -> dict[str, Path]:
+    """A single file given for a folder of cases applies to every case."""
+    if len(mapping) == 1 and len(keys) > 1:
+        only = next(iter(mapping.values()))
+        return dict.fromkeys(keys, only)
+    return mapping
+
+
+def pair_cases(
+    truth: dict[str, Path],
+    other: dict[str, Path],
+    other_root: Path,
+    what: str,
+    partial: bool = False,
+) -> dict[str, Path]:
+    """Align ``other`` to the truth keys; raise a one-line error naming unpaired cases.
+
+    With ``partial`` (FLAIR for figures), unpaired files on either side are allowed as long
+    as at least one case pairs.
+    """
+    if len(truth) == 1 and len(other) == 1:
+        return {next(iter(truth)): next(iter(other.values()))}
+    by_lower = {k.lower(): v for k, v in other.items()}
+    missing = [k for k in truth if k.lower() not in by_lower]
+    extra = sorted(set(by_lower) - {k.lower() for k in truth})
+    if partial and len(missing) < len(truth):
+        return {k: by_lower[k.lower()] for k in truth if k.lower() in by_lower}
+    if missing:
+        raise InputError(
+            other_root, f"no {what} for {len(missing)} truth case(s): {_names(missing)}"
+        )
+    if extra:
+        raise InputError(
+            other_root, f"{len(extra)} {what} file(s) have no truth case: {_names(extra)}"
+        )
+    return {k: by_lower[k.lower()] for k in truth}
+
+
+def _names(keys: Sequence[str], limit: int = 5) -> str:
+    shown = ", ".join(sorted(keys)[:limit])
+    return shown + (f" (+{len(keys) - limit} more)" if len(keys) > limit else "")
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Files ``mslesion evaluate`` writes: per-case CSV, per-lesion CSV, summaries, figures."""
+
+    per_case: Path
+    lesions: Path
+    summary_csv: Path
+    summary_md: Path
+    figures: Path | None
+
+    @classmethod
+    def from_option(cls, output: Path, figures: Path | None) -> Outputs:
+        stem = output.name[: -len(".csv")] if output.name.lower().endswith(".csv") else output.name
+        parent = output.parent
+        return cls(
+            output,
+            parent / f"{stem}_lesions.csv",
+            parent / "summary.csv",
+            parent / "summary.md",
+            figures,
+        )
+
+    def check(self, overwrite: bool) -> None:
+        from mslesion.io.atomic import check_writable
+
+        for path in (self.per_case, self.lesions, self.summary_csv, self.summary_md):
+            check_writable(path, overwrite)
+
+
+def _parse_methods(pred: Path, name: str | None, methods: Sequence[str]) -> dict[str, Path]:
+    out = {name or (pred.name if pred.is_dir() else "prediction"): pred}
+    for item in methods:
+        label, sep, folder = item.partition("=")
+        if not sep or not label or not folder:
+            raise InputError(None, f"--method expects NAME=PRED_DIR, got {item!r}")
+        if label in out:
+            raise InputError(None, f"--method name {label!r} is used twice")
+        out[label] = Path(folder)
+    return out
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything one ``mslesion evaluate`` run needs (method name -> prediction file/folder)."""
+
+    methods: dict[str, Path]
+    truth: Path
+    brain_mask: Path | None
+    probabilities: Path | None
+    flair: Path | None
+    outputs: Outputs
+    config: EvalConfig
+    overwrite: bool = False
+
+
+@dataclass(frozen=True)
+class CaseFiles:
+    """The files of one case: truth, one prediction per method, and optional extras."""
+
+    key: str
+    truth: Path
+    preds: dict[str, Path]
+    brain: Path | None
+    prob: Path | None
+    flair: Path | None
+
+
+def collect_cases(spec: RunSpec) -> list[CaseFiles]:
+    """Pair every truth case with its predictions and optional files, or raise InputError."""
+    truth = index_cases(spec.truth, "truth")
+    keys = list(truth)
+    preds = {
+        m: pair_cases(truth, index_cases(p, "pred"), p, f"prediction of {m!r}")
+        for m, p in spec.methods.items()
+    }
+
+    def optional(path: Path | None, role: str, what: str, partial: bool = False) -> dict[str, Path]:
+        if path is None:
+            return {}
+        found = _one_for_all(index_cases(path, role), keys)
+        return pair_cases(truth, found, path, what, partial)
+
+    brain = optional(spec.brain_mask, "brain", "brain mask")
+    prob = optional(spec.probabilities, "prob", "probability map")
+    # FLAIR only feeds the figures: cases without one just get no triptych.
+    flair = optional(spec.flair, "flair", "FLAIR", partial=True)
+    if spec.flair is not None and len(flair) < len(keys):
+        from mslesion.cli.common import err_console
+
+        lacking = [k for k in keys if k not in flair]
+        err_console.print(
+            f"note: no FLAIR (no triptych) for {len(lacking)} case(s): {_names(lacking)}"
+        )
+    return [
+        CaseFiles(
+            k,
+            truth[k],
+            {m: f[k] for m, f in preds.items()},
+            brain.get(k),
+            prob.get(k),
+            flair.get(k),
+        )
+        for k in keys
+    ]
+
+
+def _load_prob(path: Path, reference: NiftiVolume) -> np.ndarray:
+    from mslesion.io.nifti import check_same_grid, load_volume
+
+    vol = load_volume(path, allow_all_zero=True)
+    check_same_grid(reference, vol)
+    lo, hi = float(vol.data.min()), float(vol.data.max())
+    if lo < -1e-6 or hi > 1 + 1e-6:
+        raise InputError(path, f"probabilities must lie in [0, 1], found [{lo:.3g}, {hi:.3g}]")
+    return vol.data
+
+
+def evaluate_cases(spec: RunSpec, cases: Sequence[CaseFiles]) -> tuple[list[dict], list[dict]]:
+    """Per-case rows and per-lesion rows for every (case, method); draws triptychs if asked."""
+    from mslesion.cli.common import progress
+    from mslesion.io.nifti import check_same_grid, load_mask, load_volume
+    from mslesion.metrics.case import evaluate_case
+
+    rows: list[dict] = []
+    lesion_rows: list[dict] = []
+    first = next(iter(spec.methods))
+    with progress() as bar:
+        task = bar.add_task("evaluating", total=len(cases) * len(spec.methods))
+        for case in cases:
+            truth = load_mask(case.truth)
+            brain = None if case.brain is None else load_mask(case.brain, reference=truth).data
+            flair = None if case.flair is None else load_volume(case.flair)
+            if flair is not None:
+                check_same_grid(truth, flair)
+            for method, pred_path in case.preds.items():
+                pred = load_mask(pred_path, reference=truth)
+                # Probability maps belong to PRED (the first method) only.
+                prob = _load_prob(case.prob, truth) if case.prob and method == first else None
+                result = evaluate_case(
+                    pred.data, truth.data, truth.spacing, brain, prob, spec.config
+                )
+                rows.append({"case": case.key, "method": method, **result.row})
+                lesion_rows.extend(
+                    {"case": case.key, "method": method, **r} for r in result.lesions
+                )
+                if spec.outputs.figures is not None and flair is not None:
+                    from mslesion.report.figures import plot_triptych
+
+                    plot_triptych(
+                        flair,
+                        truth,
+                        pred,
+                        spec.outputs.figures / f"{case.key}_{method}_triptych.png",
+                        title=f"{case.key} · {method} · Dice {result.row['dice']:.3f}",
+                        overwrite=spec.overwrite,
+                    )
+                bar.advance(task)
+    return rows, lesion_rows
+
+
+def summarize_run(rows: Sequence[dict]) -> list[dict]:
+    """Long-format summary records: stratum "all", then by case lesion load class."""
+    from mslesion.metrics.aggregate import summary_table
+
+    overall = [{**r, "stratum": "all"} for r in summary_table(rows, by=("method",))]
+    by_load = [
+        {**{k: v for k, v in r.items() if k != "load_class"}, "stratum": f"load_{r['load_class']}"}
+        for r in summary_table(rows, by=("method", "load_class"))
+    ]
+    ordered = ("method", "stratum", "metric", "n", "mean", "std", "median", "ci_low", "ci_high")
+    return [{k: r[k] for k in ordered} for r in overall + by_load]
+
+
+def summary_markdown(records: Sequence[dict], spec: RunSpec, n_cases: int) -> str:
+    """The Markdown report: papers' comparison tables, Dice by load, LTPR by lesion size."""
+    from mslesion.metrics.aggregate import LOAD_CUTOFF_VOXELS
+    from mslesion.report.tables import (
+        FSH_COLUMNS,
+        PAPER_COLUMNS,
+        comparison_table,
+        stratified_table,
+    )
+
+    overall = [r for r in records if r["stratum"] == "all"]
+    cutoff = LOAD_CUTOFF_VOXELS
+    size_cols = (
+        ("lesion_tpr_small", "LTPR small"),
+        ("lesion_tpr_large", "LTPR large"),
+        ("lesion_fpr_small", "LFPR small"),
+        ("lesion_fpr_large", "LFPR large"),
+    )
+    lesion = spec.config.lesion
+    return "\n".join(
+        [
+            "# Evaluation summary\n",
+            f"{n_cases} case(s); mean ± std over cases. Lesions: {lesion.connectivity}-connected, "
+            f"min size {lesion.min_size_mm3:g} mm³, matching `{lesion.matching}`.\n",
+            "## Main metrics\n",
+            comparison_table(overall, PAPER_COLUMNS),
+            "## Voxel metrics (F.sh layout)\n",
+            comparison_table(overall, FSH_COLUMNS),
+            "## Dice by case lesion load\n",
+            stratified_table(
+                records,
+                "dice",
+                "stratum",
+                titles={
+                    "all": "DSC (all cases)",
+                    "load_low": f"DSC (load < {cutoff} vox)",
+                    "load_high": f"DSC (load ≥ {cutoff} vox)",
+                },
+            ),
+            "## Lesion detection by lesion size (small: box < 1500 voxels)\n",
+            comparison_table(overall, size_cols),
+        ]
+    )
+
+
+def write_outputs(spec: RunSpec, rows: list[dict], lesion_rows: list[dict]) -> list[dict]:
+    """Write per-case, per-lesion and summary files and the Dice-vs-load plot.
+
+    Returns the summary records (see :func:`summarize_run`).
+    """
+    from mslesion.io.atomic import write_text_atomic
+    from mslesion.report.tables import write_csv
+
+    out = spec.outputs
+    records = summarize_run(rows)
+    markdown = summary_markdown(records, spec, len({r["case"] for r in rows}))
+    write_csv(rows, out.per_case, spec.overwrite)
+    write_csv(lesion_rows or [{"case": "", "method": ""}], out.lesions, spec.overwrite)
+    write_csv(records, out.summary_csv, spec.overwrite)
+    write_text_atomic(out.summary_md, markdown, spec.overwrite)
+    if out.figures is not None:
+        from mslesion.report.figures import plot_dice_vs_load
+
+        points: dict[str, list[tuple[float, float]]] = {}
+        for r in rows:
+            points.setdefault(r["method"], []).append((r["lesion_load_mm3"], r["dice"]))
+        plot_dice_vs_load(points, out.figures / "dice_vs_load.png", spec.overwrite)
+    return records
+
+
+def console_table(records: Sequence[dict]) -> object:
+    """A rich table of the main metrics: one row per metric, one column per method."""
+    from rich.table import Table
+
+    from mslesion.report.tables import PAPER_COLUMNS, format_cell
+
+    overall = [r for r in records if r["stratum"] == "all"]
+    methods = list(dict.fromkeys(r["method"] for r in overall))
+    cells = {(r["method"], r["metric"]): r for r in overall}
+    table = Table(title="mean ± std over cases (95% CI in summary.csv)", title_style="")
+    table.add_column("metric")
+    for m in methods:
+        table.add_column(m, justify="right")
+    for key, title in PAPER_COLUMNS:
+        if any((m, key) in cells for m in methods):
+            recs = [cells.get((m, key)) for m in methods]
+            table.add_row(
+                title,
+                *["–" if r is None else format_cell(r["mean"], r["std"], r["n"]) for r in recs],
+            )
+    return table
+
+
+def run_evaluation(spec: RunSpec) -> list[dict]:
+    """Pair, evaluate, write; print the summary. Returns the per-case rows."""
+    from mslesion.cli.common import console
+
+    spec.outputs.check(spec.overwrite)
+    cases = collect_cases(spec)
+    rows, lesion_rows = evaluate_cases(spec, cases)
+    records = write_outputs(spec, rows, lesion_rows)
+    console.print(console_table(records))
+    console.print(
+        f"wrote {spec.outputs.per_case}, {spec.outputs.summary_csv}, {spec.outputs.summary_md}"
+    )
+    return rows
+
 
 def register(app: typer.Typer) -> None:
-    @app.command("evaluate", help="(not implemented yet)")
-    def _cmd() -> None:
-        raise typer.Exit(1)
+    @app.command("evaluate")
+    def evaluate(
+        pred: Path = typer.Argument(..., help="Predicted mask file, or folder of them."),
+        truth: Path = typer.Argument(
+            ..., help="Truth mask file, or folder (dataset layouts work)."
+        ),
+        brain_mask: Path | None = typer.Option(
+            None, "--brain-mask", help="Brain mask FILE|DIR: metrics inside it."
+        ),
+        probabilities: Path | None = typer.Option(
+            None, "--probabilities", help="Probability map FILE|DIR (AP)."
+        ),
+        flair: Path | None = typer.Option(
+            None, "--flair", help="FLAIR FILE|DIR, for triptych figures."
+        ),
+        output: Path = typer.Option(
+            Path("metrics.csv"), "-o", "--output", help="Per-case CSV; summaries go beside it."
+        ),
+        name: str | None = typer.Option(
+            None, "--name", help="Method name of PRED (default: its folder name)."
+        ),
+        method: list[str] = typer.Option(
+            [], "--method", help="Another method to compare: NAME=PRED_DIR (repeatable)."
+        ),
+        figures: Path | None = typer.Option(
+            None, "--figures", help="Folder for figures (Dice vs load, triptychs)."
+        ),
+        connectivity: int = typer.Option(
+            26, "--connectivity", help="Lesion connectivity: 6, 18 or 26."
+        ),
+        min_lesion_size: float = typer.Option(
+            0.0, "--min-lesion-size", help="Ignore lesions below this (mm^3)."
+        ),
+        matching: str = typer.Option(
+            "any", "--matching", help="Lesion matching: any | fraction:T | iou:T."
+        ),
+        no_surface: bool = typer.Option(False, "--no-surface", help="Skip HD95/ASSD (faster)."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
+    ) -> None:
+        """Score predicted lesion masks against truth: per-case CSV, summary, tables, figures."""
+        from mslesion.metrics.case import EvalConfig
+        from mslesion.metrics.lesion import LesionConfig
+
+        config = EvalConfig(
+            lesion=LesionConfig(
+                connectivity=connectivity, min_size_mm3=min_lesion_size, matching=matching
+            ),
+            surface=not no_surface,
+        )
+        spec = RunSpec(
+            methods=_parse_methods(pred, name, method),
+            truth=truth,
+            brain_mask=brain_mask,
+            probabilities=probabilities,
+            flair=flair,
+            outputs=Outputs.from_option(output, figures),
+            config=config,
+            overwrite=overwrite,
+        )
+        run_evaluation(spec)

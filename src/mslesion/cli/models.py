@@ -1,9 +1,95 @@
-"""`mslesion models` (placeholder until its issue lands; the owning work replaces this file)."""
+"""``mslesion models``: the registered networks and the shipped pretrained weights."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
 
 import typer
 
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+
+
+def model_rows() -> list[dict[str, Any]]:
+    """One row per registered model: name, parameter count (default widths), description."""
+    import torch
+
+    from mslesion.models import build_model, count_parameters, list_models
+
+    rows = []
+    for spec in list_models():
+        # The meta device allocates no weights: counting 30 M parameters costs nothing.
+        with torch.device("meta"):
+            model = build_model(spec.name)
+        rows.append(
+            {
+                "name": spec.name,
+                "parameters": count_parameters(model),
+                "description": spec.description,
+            }
+        )
+    return rows
+
+
+def weight_rows(weights_dir: Path = WEIGHTS_DIR) -> list[dict[str, Any]]:
+    """One row per ``*.pt`` in ``weights_dir``; unreadable files are listed with their error."""
+    from mslesion.errors import InputError
+    from mslesion.models.checkpoint import load_checkpoint
+
+    rows = []
+    for path in sorted(weights_dir.glob("*.pt")):
+        row: dict[str, Any] = {"file": path.name, "size_mb": round(path.stat().st_size / 1e6, 2)}
+        try:
+            ckpt = load_checkpoint(path)
+        except InputError as exc:
+            row["error"] = exc.problem
+        else:
+            row["model"] = ckpt["model"]["name"]
+            row["val_dice"] = ckpt.get("metrics", {}).get("val_dice")
+            row["preprocessing"] = ckpt.get("preprocessing", {})
+        rows.append(row)
+    return rows
+
+
+def _print_tables(models: list[dict[str, Any]], weights: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    from mslesion.cli.common import console
+
+    table = Table(title="Registered models")
+    table.add_column("name", style="bold")
+    table.add_column("parameters", justify="right")
+    table.add_column("description")
+    for row in models:
+        table.add_row(row["name"], f"{row['parameters'] / 1e6:.2f} M", row["description"])
+    console.print(table)
+
+    if not weights:
+        console.print(f"No pretrained weights shipped in {WEIGHTS_DIR}.")
+        return
+    shipped = Table(title=f"Pretrained weights ({WEIGHTS_DIR})")
+    for column in ("file", "model", "val Dice", "size"):
+        shipped.add_column(column, justify="right" if column in ("val Dice", "size") else "left")
+    for row in weights:
+        if "error" in row:
+            shipped.add_row(row["file"], f"[red]{row['error']}[/]", "", f"{row['size_mb']} MB")
+            continue
+        dice = row["val_dice"]
+        dice_text = "n/a" if dice is None else f"{float(dice):.3f}"
+        shipped.add_row(row["file"], row["model"], dice_text, f"{row['size_mb']} MB")
+    console.print(shipped)
+
 
 def register(app: typer.Typer) -> None:
-    @app.command("models", help="(not implemented yet)")
-    def _cmd() -> None:
-        raise typer.Exit(1)
+    @app.command("models")
+    def models_command(
+        as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
+    ) -> None:
+        """List the registered networks (parameter count, description) and shipped weights."""
+        models = model_rows()
+        weights = weight_rows()
+        if as_json:
+            typer.echo(json.dumps({"models": models, "weights": weights}, indent=2))
+        else:
+            _print_tables(models, weights)

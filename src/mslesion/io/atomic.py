@@ -27,6 +27,12 @@ def _suffix(path: Path) -> str:
     return path.suffix
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def check_writable(path: str | Path, overwrite: bool) -> Path:
     """Raise :class:`OutputExistsError` if ``path`` exists and ``overwrite`` is False."""
     path = Path(path)
@@ -54,6 +60,8 @@ def atomic_output(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
         yield tmp
         if path.exists() and not overwrite:  # appeared while we were writing
             raise OutputExistsError(path)
+        # mkstemp creates files readable by the owner only; outputs get the usual mode.
+        os.chmod(tmp, 0o666 & ~_current_umask())
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):

@@ -84,16 +84,18 @@ def _read(path: Path) -> nib.Nifti1Image:
     try:
         img = nib.load(str(path))
     except nib.filebasedimages.ImageFileError as exc:
-        raise InputError(path, f"not a readable NIfTI file ({_short(exc)})") from exc
+        raise InputError(path, f"not a readable NIfTI file ({_short(exc, path)})") from exc
     except (EOFError, OSError, zlib.error, gzip.BadGzipFile, ValueError) as exc:
-        raise InputError(path, f"corrupt or truncated file ({_short(exc)})") from exc
+        raise InputError(path, f"corrupt or truncated file ({_short(exc, path)})") from exc
     if not isinstance(img, nib.Nifti1Image | nib.Nifti2Image):
         raise InputError(path, f"not a NIfTI image (read as {type(img).__name__})")
     return img
 
 
-def _short(exc: BaseException) -> str:
+def _short(exc: BaseException, path: Path | None = None) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if path is not None:  # the message already starts with the path: do not repeat it
+        text = text.replace(f"File {path} ", "").replace(str(path), path.name)
     return text[:120]
 
 
@@ -105,7 +107,9 @@ def _as_3d(path: Path, shape: tuple[int, ...]) -> tuple[int, ...] | None:
         n_dims = sum(s > 1 for s in spatial)
         raise InputError(path, f"is {n_dims}D (shape {_fmt(shape)}); a 3D volume is needed")
     if extra > 1:
-        raise InputError(path, f"is 4D with {extra} volumes (shape {_fmt(shape)}); give one 3D volume")
+        raise InputError(
+            path, f"is 4D with {extra} volumes (shape {_fmt(shape)}); give one 3D volume"
+        )
     return spatial if len(shape) > 3 else None
 
 
@@ -136,7 +140,7 @@ def load_volume(path: str | Path, *, allow_all_zero: bool = False) -> NiftiVolum
     try:
         data = np.asanyarray(img.dataobj, dtype=np.float32)
     except (EOFError, OSError, zlib.error, ValueError) as exc:
-        raise InputError(path, f"corrupt or truncated file ({_short(exc)})") from exc
+        raise InputError(path, f"corrupt or truncated file ({_short(exc, path)})") from exc
     if target_shape is not None:
         data = data.reshape(target_shape)
     if not np.all(np.isfinite(data)):
@@ -144,7 +148,12 @@ def load_volume(path: str | Path, *, allow_all_zero: bool = False) -> NiftiVolum
         raise InputError(path, f"contains {n_bad} NaN or Inf voxels")
     if not allow_all_zero and not np.any(data):
         raise InputError(path, "image is all zeros")
-    return NiftiVolume(data=np.ascontiguousarray(data), affine=img.affine.copy(), header=img.header.copy(), path=path)
+    return NiftiVolume(
+        data=np.ascontiguousarray(data),
+        affine=img.affine.copy(),
+        header=img.header.copy(),
+        path=path,
+    )
 
 
 def load_mask(path: str | Path, reference: NiftiVolume | None = None) -> NiftiVolume:
@@ -154,7 +163,9 @@ def load_mask(path: str | Path, reference: NiftiVolume | None = None) -> NiftiVo
     on the same grid (shape and affine) as that image.
     """
     vol = load_volume(path, allow_all_zero=True)
-    mask = NiftiVolume(data=(vol.data > 0.5).astype(np.uint8), affine=vol.affine, header=vol.header, path=vol.path)
+    mask = NiftiVolume(
+        data=(vol.data > 0.5).astype(np.uint8), affine=vol.affine, header=vol.header, path=vol.path
+    )
     if reference is not None:
         check_same_grid(reference, mask)
     return mask
@@ -164,15 +175,20 @@ def check_same_grid(a: NiftiVolume, b: NiftiVolume, *, atol: float = 1e-3) -> No
     """Raise :class:`InputError` (naming ``b``'s file) if the two volumes' grids differ."""
     if a.shape != b.shape:
         raise InputError(
-            b.path, f"grid differs from {a.path.name if a.path else 'the image'}: shape {_fmt(b.shape)} vs {_fmt(a.shape)}"
+            b.path,
+            f"grid differs from {a.path.name if a.path else 'the image'}: "
+            f"shape {_fmt(b.shape)} vs {_fmt(a.shape)}",
         )
     if not np.allclose(a.affine, b.affine, atol=atol):
         raise InputError(
-            b.path, f"grid differs from {a.path.name if a.path else 'the image'}: affines do not match"
+            b.path,
+            f"grid differs from {a.path.name if a.path else 'the image'}: affines do not match",
         )
 
 
-def _header_for(data: np.ndarray, affine: np.ndarray, reference: nib.Nifti1Header | None) -> nib.Nifti1Header:
+def _header_for(
+    data: np.ndarray, affine: np.ndarray, reference: nib.Nifti1Header | None
+) -> nib.Nifti1Header:
     header = reference.copy() if reference is not None else nib.Nifti1Header()
     if not isinstance(header, nib.Nifti1Header):
         header = nib.Nifti1Header.from_header(header)
@@ -218,6 +234,10 @@ def save_mask(path: str | Path, mask: np.ndarray, affine: np.ndarray, **kwargs: 
     return save_volume(path, (np.asarray(mask) > 0).astype(np.uint8), affine, **kwargs)  # type: ignore[arg-type]
 
 
-def save_probability(path: str | Path, prob: np.ndarray, affine: np.ndarray, **kwargs: object) -> Path:
+def save_probability(
+    path: str | Path, prob: np.ndarray, affine: np.ndarray, **kwargs: object
+) -> Path:
     """Save a probability map as float32 in [0, 1]."""
-    return save_volume(path, np.clip(np.asarray(prob, dtype=np.float32), 0.0, 1.0), affine, **kwargs)  # type: ignore[arg-type]
+    return save_volume(
+        path, np.clip(np.asarray(prob, dtype=np.float32), 0.0, 1.0), affine, **kwargs
+    )  # type: ignore[arg-type]

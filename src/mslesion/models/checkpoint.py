@@ -15,8 +15,6 @@ A checkpoint is a ``torch.save``'d dict::
 
 from __future__ import annotations
 
-import pickle
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +61,9 @@ def _unwrap(model: nn.Module) -> nn.Module:
     return model
 
 
-def save_checkpoint(path: str | Path, checkpoint: dict[str, Any], *, overwrite: bool = True) -> Path:
+def save_checkpoint(
+    path: str | Path, checkpoint: dict[str, Any], *, overwrite: bool = True
+) -> Path:
     """Write a checkpoint dict atomically."""
     with atomic_output(path, overwrite) as tmp:
         torch.save(checkpoint, tmp)
@@ -81,8 +81,12 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         # weights_only=False: our checkpoints hold plain dicts/lists of config values and RNG
         # states (numpy arrays); they are files this project wrote, not arbitrary downloads.
         ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise InputError(path, f"corrupt or unreadable model file ({str(exc).splitlines()[0][:100]})") from exc
+    except (
+        Exception
+    ) as exc:  # torch.load on a damaged file can raise almost anything (KeyError too)
+        raise InputError(
+            path, f"corrupt or unreadable model file ({str(exc).splitlines()[0][:100]})"
+        ) from exc
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise InputError(path, "not an mslesion checkpoint (missing format tag)")
     for key in ("model", "state_dict"):
@@ -104,6 +108,8 @@ def model_from_checkpoint(source: str | Path | dict[str, Any]) -> tuple[nn.Modul
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:
-        raise InputError(where, f"weights do not fit model {spec['name']!r} ({str(exc).splitlines()[0][:120]})") from exc
+        raise InputError(
+            where, f"weights do not fit model {spec['name']!r} ({str(exc).splitlines()[0][:120]})"
+        ) from exc
     model.eval()
     return model, ckpt

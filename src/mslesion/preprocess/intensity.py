@@ -14,7 +14,7 @@ import numpy as np
 
 @dataclass(frozen=True)
 class IntensityRecord:
-    """What a normalisation did, so it can be repeated or undone: ``x_norm = (x - offset) / scale``."""
+    """What a normalisation did, to repeat or undo it: ``x_norm = (x - offset) / scale``."""
 
     method: str
     offset: float
@@ -33,7 +33,9 @@ def default_brain_mask(volume: np.ndarray) -> np.ndarray:
     return mask if mask.any() else np.ones_like(volume, dtype=bool)
 
 
-def _clip_bounds(volume: np.ndarray, mask: np.ndarray, percentiles: tuple[float, float]) -> tuple[float, float]:
+def _clip_bounds(
+    volume: np.ndarray, mask: np.ndarray, percentiles: tuple[float, float]
+) -> tuple[float, float]:
     values = volume[mask]
     if values.size == 0:
         raise ValueError("brain mask is empty: cannot normalise intensities")
@@ -54,7 +56,8 @@ def minmax_normalize(
     """
     mask = default_brain_mask(volume) if brain_mask is None else brain_mask.astype(bool)
     low, high = _clip_bounds(volume, mask, percentiles)
-    out = (np.clip(volume, low, high) - low) / (high - low)
+    # The outer clip guards against float rounding putting the top voxel at 1.0000001.
+    out = np.clip((np.clip(volume, low, high) - low) / (high - low), 0.0, 1.0)
     out[~mask] = 0.0
     return out.astype(np.float32), IntensityRecord("minmax", low, high - low, low, high)
 
@@ -108,7 +111,9 @@ def n4_bias_correct(
     import SimpleITK as sitk
 
     # SimpleITK arrays are (Z, Y, X): transpose in and out.
-    image = sitk.GetImageFromArray(np.ascontiguousarray(volume.transpose(2, 1, 0), dtype=np.float32))
+    image = sitk.GetImageFromArray(
+        np.ascontiguousarray(volume.transpose(2, 1, 0), dtype=np.float32)
+    )
     image.SetSpacing(tuple(float(s) for s in spacing))
     mask = default_brain_mask(volume) if brain_mask is None else brain_mask.astype(bool)
     mask_img = sitk.GetImageFromArray(np.ascontiguousarray(mask.transpose(2, 1, 0), dtype=np.uint8))

@@ -1,0 +1,1 @@
+"""Training data: patch grids and lesion-aware sampling, augmentation, cache, datasets."""

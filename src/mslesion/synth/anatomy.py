@@ -1,0 +1,259 @@
+"""Anatomy for synthesis: the MNI152 template maps on the project grid, and random deformations.
+
+The built-in anatomy comes from the MNI152 2009a (symmetric) T1, grey- and white-matter maps
+that the ``nilearn`` wheel ships in its own package data, so it works offline and without the
+shared data folder. CSF is derived as "inside the brain hull but neither GM nor WM".
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+from scipy import ndimage
+
+# The project's 1 mm MNI grid is the FSL MNI152 1 mm grid: 182x218x182 voxels, LAS voxel order.
+# Affine read once from /work/shared/data/real/*/..._FLAIR.nii.gz (identical to the atlas files).
+MNI_SHAPE_1MM: tuple[int, int, int] = (182, 218, 182)
+MNI_AFFINE_1MM = np.array(
+    [[-1.0, 0.0, 0.0, 90.0], [0.0, 1.0, 0.0, -126.0], [0.0, 0.0, 1.0, -72.0], [0.0, 0.0, 0.0, 1.0]]
+)
+
+# Zone labels of :attr:`Template.zones` (where MS lesions occur; McDonald-style regions).
+ZONES: dict[int, str] = {
+    1: "periventricular",
+    2: "juxtacortical",
+    3: "infratentorial",
+    4: "deep_wm",
+}
+
+_NILEARN_FILES = {
+    "t1": "mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz",
+    "gm": "mni_icbm152_gm_tal_nlin_sym_09a_converted.nii.gz",
+    "wm": "mni_icbm152_wm_tal_nlin_sym_09a_converted.nii.gz",
+}
+
+
+def mni_grid(voxel_size_mm: float = 1.0) -> tuple[tuple[int, int, int], np.ndarray]:
+    """Shape and affine of the MNI field of view at an isotropic voxel size.
+
+    1.0 gives exactly the 182x218x182 FSL grid; other sizes keep the field of view and centre
+    (e.g. 3.0 mm -> 61x73x61).
+    """
+    v = float(voxel_size_mm)
+    if v == 1.0:
+        return MNI_SHAPE_1MM, MNI_AFFINE_1MM.copy()
+    shape = tuple(max(2, int(round(s / v))) for s in MNI_SHAPE_1MM)
+    centre_world = MNI_AFFINE_1MM @ np.append((np.array(MNI_SHAPE_1MM) - 1) / 2.0, 1.0)
+    affine = MNI_AFFINE_1MM.copy()
+    affine[:3, :3] *= v
+    affine[:3, 3] = centre_world[:3] - affine[:3, :3] @ ((np.array(shape) - 1) / 2.0)
+    return shape, affine  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Template:
+    """Tissue maps on one grid; all arrays (X, Y, Z).
+
+    Attributes:
+        gm, wm, csf: float32 tissue probabilities in [0, 1] (sum <= 1; 0 outside the brain).
+        caps: float32 [0, 1] periventricular-cap weight (thin rims at the ventricular horns).
+        sulci: float32 [0, 1] share of ``gm`` that is really sulcal CSF blurred in by template
+            averaging (GM more than ~2.5 mm from WM inside the sulci); samples move a random
+            fraction of it to CSF to open the sulci.
+        vent_dist: float32 distance to the lateral ventricles in mm (capped at 40).
+        zones: uint8 lesion-location zones (see :data:`ZONES`, 0 = no lesion allowed).
+        affine: 4x4 voxel-to-world matrix; voxel_size_mm: isotropic voxel size.
+    """
+
+    gm: np.ndarray
+    wm: np.ndarray
+    csf: np.ndarray
+    caps: np.ndarray
+    sulci: np.ndarray
+    vent_dist: np.ndarray
+    zones: np.ndarray
+    affine: np.ndarray
+    voxel_size_mm: float
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(int(s) for s in self.gm.shape)  # type: ignore[return-value]
+
+
+def nilearn_data_dir() -> Path:
+    """The folder inside the installed nilearn package that holds the MNI152 2009a maps."""
+    import nilearn
+
+    return Path(nilearn.__file__).resolve().parent / "datasets" / "data"
+
+
+def _nilearn_on_mni_grid(name: str) -> np.ndarray:
+    """One nilearn map (uint8 0..255 on a 197x233x189 RAS grid) as float32 [0, 1] on the FSL grid.
+
+    Both grids are 1 mm and their origins differ by whole millimetres, so the resampling is an
+    exact re-indexing (flip X, shift X by 188 and Y by 8), no interpolation.
+    """
+    img = nib.load(str(nilearn_data_dir() / _NILEARN_FILES[name]))
+    src = np.asarray(img.dataobj, dtype=np.float32) / 255.0
+    # index in the nilearn grid of each FSL-grid voxel, from inv(A_src) @ A_fsl
+    mapping = np.linalg.inv(img.affine) @ MNI_AFFINE_1MM
+    out = np.zeros(MNI_SHAPE_1MM, dtype=np.float32)
+    idx = [
+        np.rint(mapping[a, a] * np.arange(MNI_SHAPE_1MM[a]) + mapping[a, 3]).astype(int)
+        for a in range(3)
+    ]
+    valid = [(i >= 0) & (i < src.shape[a]) for a, i in enumerate(idx)]
+    out[np.ix_(*valid)] = src[np.ix_(idx[0][valid[0]], idx[1][valid[1]], idx[2][valid[2]])]
+    return out
+
+
+def _infratentorial_region(shape: tuple[int, int, int], affine: np.ndarray) -> np.ndarray:
+    """Bool (X, Y, Z): below the tentorium, approximated by a bent plane in MNI mm.
+
+    Fitted by eye to the upper surface of the CSIM infratentorial atlas region (z <= -2 mm from
+    y = -55 forward to the pons, sloping down to z = -40 mm at the occipital pole, and z <= -24 mm
+    in front of the pons). Hand-written because no library ships this region offline.
+    """
+    ii, jj, kk = np.meshgrid(*[np.arange(s) for s in shape], indexing="ij", sparse=True)
+    y = affine[1, 1] * jj + affine[1, 3]
+    z = affine[2, 2] * kk + affine[2, 3]
+    top = np.where(y > -10, -24.0, np.where(y > -55, -2.0, -2.0 + 0.93 * (y + 55)))
+    return np.broadcast_to(z <= top, shape) & np.ones((shape[0], 1, 1), bool)
+
+
+def _build_template_1mm() -> Template:
+    gm = _nilearn_on_mni_grid("gm")
+    wm = _nilearn_on_mni_grid("wm")
+    t1 = _nilearn_on_mni_grid("t1")
+    tissue = gm + wm
+    # Brain hull: GM+WM closed over sulci and with ventricles filled; CSF is what the hull adds.
+    hull = ndimage.binary_closing(
+        tissue > 0.3, structure=ndimage.generate_binary_structure(3, 1), iterations=3
+    )
+    hull = ndimage.binary_fill_holes(hull)
+    # +1.5 mm of outer CSF: skull-stripped real scans keep a thin dark rim around the cortex
+    hull_soft = ndimage.gaussian_filter(
+        ndimage.binary_dilation(hull, iterations=1).astype(np.float32), 1.0
+    )
+    csf = np.clip(hull_soft - tissue, 0.0, 1.0)
+    # Dark T1 confirms CSF; bright T1 in the hull rim is skull/dura partial volume, not CSF.
+    csf *= np.clip((0.55 - t1 / max(float(t1.max()), 1e-6)) / 0.25, 0.0, 1.0) ** 0.5
+    csf = csf.astype(np.float32)
+
+    depth = ndimage.distance_transform_edt(hull)
+    ventricles = (csf > 0.5) & (depth > 12)
+    labels, n = ndimage.label(ventricles)
+    if n:
+        sizes = ndimage.sum_labels(ventricles, labels, index=np.arange(1, n + 1))
+        ventricles = np.isin(labels, 1 + np.flatnonzero(sizes >= 300))
+    vent_dist = np.minimum(ndimage.distance_transform_edt(~ventricles), 40.0).astype(np.float32)
+
+    wm_dist = ndimage.distance_transform_edt(wm < 0.5)
+    infra = _infratentorial_region(MNI_SHAPE_1MM, MNI_AFFINE_1MM)
+    # not at the outer surface (gyral crowns) nor in the cerebellum's folia
+    away_from_infra = 1.0 - ndimage.gaussian_filter(infra.astype(np.float32), 4.0)
+    sulci = (
+        np.clip((wm_dist - 2.5) / 2.0, 0.0, 1.0)
+        * ((depth > 3) & (depth < 14) & (gm > 0.2))
+        * away_from_infra
+    )
+    sulci = sulci.astype(np.float32)
+
+    cortex = (gm > 0.5) & (depth < 10)
+    ctx_dist = ndimage.distance_transform_edt(~cortex)
+    whiteish = wm > 0.6
+    zones = np.zeros(MNI_SHAPE_1MM, np.uint8)
+    zones[whiteish] = 4
+    zones[whiteish & (ctx_dist <= 3.5)] = 2
+    zones[whiteish & (vent_dist <= 8) & (vent_dist > 0)] = 1
+    zones[((wm > 0.5) | ((wm + gm) > 0.85)) & infra & (csf < 0.1)] = 3
+
+    # Caps: a thin bright rim at the frontal and occipital horns (far in Y from the ventricles).
+    vy = np.nonzero(ventricles)[1]
+    y_centre = float(vy.mean()) if vy.size else MNI_SHAPE_1MM[1] / 2
+    horn = np.clip((np.abs(np.arange(MNI_SHAPE_1MM[1]) - y_centre) - 12.0) / 15.0, 0.0, 1.0)
+    rim = np.exp(-np.maximum(vent_dist - 1.0, 0.0) / 2.0) * (vent_dist > 0) * (wm > 0.3)
+    caps = (rim * horn[None, :, None]).astype(np.float32)
+    return Template(gm, wm, csf, caps, sulci, vent_dist, zones, MNI_AFFINE_1MM.copy(), 1.0)
+
+
+def _resample_to(tpl: Template, voxel_size_mm: float) -> Template:
+    """Downsample (or upsample) the 1 mm template to another isotropic voxel size."""
+    shape, affine = mni_grid(voxel_size_mm)
+    matrix = np.linalg.inv(tpl.affine) @ affine  # output voxel -> 1 mm voxel
+    sigma = max(0.0, 0.42 * (voxel_size_mm - 1.0))  # anti-aliasing before subsampling
+
+    def smooth(a: np.ndarray, order: int = 1) -> np.ndarray:
+        src = ndimage.gaussian_filter(a, sigma) if sigma > 0 and order > 0 else a
+        return ndimage.affine_transform(
+            src, matrix[:3, :3], matrix[:3, 3], output_shape=shape, order=order
+        ).astype(a.dtype)
+
+    return Template(
+        gm=smooth(tpl.gm),
+        wm=smooth(tpl.wm),
+        csf=smooth(tpl.csf),
+        caps=smooth(tpl.caps),
+        sulci=smooth(tpl.sulci),
+        vent_dist=smooth(tpl.vent_dist) * np.float32(1.0),
+        zones=smooth(tpl.zones, order=0),
+        affine=affine,
+        voxel_size_mm=float(voxel_size_mm),
+    )
+
+
+_CACHE_VERSION = 4
+_FIELDS = ("gm", "wm", "csf", "caps", "sulci", "vent_dist", "zones", "affine")
+
+
+def default_cache_dir() -> Path:
+    """``~/.cache/mslesion``: where prepared templates (and library crops) are kept between runs."""
+    return Path.home() / ".cache" / "mslesion"
+
+
+def _cache_file(voxel_size_mm: float) -> Path:
+    return default_cache_dir() / f"synth_template_{voxel_size_mm:g}mm_v{_CACHE_VERSION}.npz"
+
+
+def _load_cached(voxel_size_mm: float) -> Template | None:
+    path = _cache_file(voxel_size_mm)
+    try:
+        with np.load(path) as z:
+            arrays = {k: z[k] for k in _FIELDS}
+    except (OSError, KeyError, ValueError):
+        return None
+    return Template(**arrays, voxel_size_mm=float(voxel_size_mm))
+
+
+def _store_cached(tpl: Template) -> None:
+    """Best effort: a read-only home only costs the rebuild next time."""
+    from mslesion.io.atomic import atomic_output
+
+    try:
+        with (
+            atomic_output(_cache_file(tpl.voxel_size_mm), overwrite=True) as tmp,
+            open(tmp, "wb") as fh,
+        ):
+            np.savez(fh, **{k: getattr(tpl, k) for k in _FIELDS})
+    except OSError:
+        pass
+
+
+@functools.lru_cache(maxsize=4)
+def mni_template(voxel_size_mm: float = 1.0) -> Template:
+    """The MNI152 2009a template on the project grid at ``voxel_size_mm``.
+
+    Cached in memory per process and as ``.npz`` in :func:`default_cache_dir` (building the
+    1 mm template takes about 10 s; loading it about 0.3 s).
+    """
+    v = float(voxel_size_mm)
+    cached = _load_cached(v)
+    if cached is not None:
+        return cached
+    tpl = _build_template_1mm() if v == 1.0 else _resample_to(mni_template(1.0), v)
+    _store_cached(tpl)
+    return tpl

@@ -1,0 +1,164 @@
+"""One synthetic case from (seed, config): anatomy -> deformation -> lesions -> FLAIR.
+
+:func:`generate_case` is pure given its arguments (all randomness comes from one
+``numpy.random.Generator`` seeded with ``seed``), so it is safe in DataLoader workers and the
+same seed always gives the same arrays.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import cc3d
+import numpy as np
+
+from mslesion.synth.anatomy import Template, mni_template
+from mslesion.synth.config import SynthCase, SynthConfig
+from mslesion.synth.fields import random_sampling_grid, warp_linear, warp_nearest
+from mslesion.synth.flair import Contrast, acquire, add_lesions, texture_and_bias, tissue_image
+from mslesion.synth.lesions import LesionCanvas, PlacementContext, allowed_region, place_procedural
+
+
+@functools.lru_cache(maxsize=4)
+def _ventricle_centre(voxel_size_mm: float) -> np.ndarray:
+    tpl = mni_template(voxel_size_mm)
+    return np.argwhere(tpl.vent_dist <= 0.5 * voxel_size_mm).mean(0).astype(np.float32)
+
+
+def _finalize(
+    canvas: LesionCanvas, min_voxels: int, voxel_mm3: float
+) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """Mask (uint8) and one record per 26-connected lesion; drops lesions below ``min_voxels``."""
+    labels = cc3d.connected_components(canvas.alpha > 0, connectivity=26)
+    stats = cc3d.statistics(labels)
+    counts = stats["voxel_counts"]
+    small = np.flatnonzero(counts < min_voxels)
+    small = small[small > 0]
+    if small.size:
+        drop = np.isin(labels, small)
+        canvas.alpha[drop] = 0
+        labels[drop] = 0
+    records: list[dict[str, Any]] = []
+    for label in range(1, len(counts)):
+        if counts[label] < min_voxels:
+            continue
+        box = stats["bounding_boxes"][label]
+        inside = labels[box] == label
+        owners = canvas.owner[box][inside]
+        owners = owners[owners >= 0]
+        main = canvas.placed[int(np.bincount(owners).argmax())] if owners.size else {}
+        records.append(
+            {
+                "label": len(records) + 1,
+                "zone": main.get("zone", "unknown"),
+                "shape": main.get("shape", "unknown"),
+                "contrast": round(float(main.get("contrast", 0.0)), 4),
+                "parts": int(np.unique(owners).size),
+                "voxels": int(counts[label]),
+                "volume_mm3": float(counts[label] * voxel_mm3),
+                "centre_vox": [round(float(c), 2) for c in stats["centroids"][label]],
+            }
+        )
+    return (canvas.alpha > 0).astype(np.uint8), records
+
+
+BRAIN, ALLOWED = 1, 2  # values of the label volume warped alongside the image
+
+
+def _template_image(
+    tpl: Template, config: SynthConfig, contrast: Contrast, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Noise-free FLAIR (WM = 1) and labels (0 / BRAIN / ALLOWED) in template space, (X, Y, Z).
+
+    Rendering before warping means one trilinear warp per sample instead of one per tissue map
+    (the warp dominates the cost at 1 mm).
+    """
+    # atrophy/sulcal widening: move a random share of the template's blurred-in sulcal CSF out of GM
+    opened = tpl.sulci * np.float32(rng.uniform(0.4, 0.9))
+    gm, csf = tpl.gm - opened, tpl.csf + opened
+    allowed = allowed_region(gm, tpl.wm, csf)
+    if config.anatomy == "real":
+        from mslesion.synth.real import real_anatomy
+
+        image, brain = real_anatomy(rng, config.voxel_size_mm, config.data_root)
+        # real scans: lesions only where the (lesion-filled) image looks like normal WM
+        allowed &= brain & (image > 0.85) & (image < 1.2)
+        image = image.copy()
+    else:
+        brain = (gm + tpl.wm + csf) > 0.5
+        image = tissue_image(gm, tpl.wm, csf, tpl.caps, brain, contrast)
+    labels = np.where(allowed, ALLOWED, np.where(brain, BRAIN, 0)).astype(np.uint8)
+    return image, labels
+
+
+def generate_case(seed: int, config: SynthConfig = SynthConfig()) -> SynthCase:  # noqa: B008 (frozen, safe)
+    """Make one synthetic FLAIR with its exact lesion mask.
+
+    Returns a :class:`SynthCase` on the MNI grid at ``config.voxel_size_mm`` (182x218x182 at
+    1 mm): ``flair`` float32 (X, Y, Z), ``lesion_mask`` and ``brain_mask`` uint8 (X, Y, Z).
+    """
+    rng = np.random.default_rng(int(seed))
+    v = float(config.voxel_size_mm)
+    tpl = mni_template(v)
+    contrast = Contrast.draw(rng)
+    image_t, labels_t = _template_image(tpl, config, contrast, rng)
+    sampling = random_sampling_grid(tpl.shape, v, rng, _ventricle_centre(v), enabled=config.deform)
+    img = warp_linear(image_t, sampling)
+    labels = warp_nearest(labels_t, sampling)
+    brain = labels > 0
+    img[~brain] = 0
+
+    canvas = LesionCanvas.empty(tpl.shape)
+    ctx = PlacementContext(labels == ALLOWED, sampling, tpl, v)
+    if config.lesions == "library":
+        from mslesion.synth.library import place_library
+
+        place_library(ctx, canvas, config, rng)
+    else:
+        place_procedural(ctx, canvas, config, rng)
+    voxel_mm3 = v**3
+    # the size floor is physical (min_lesion_voxels at 1 mm), so coarse grids keep 1-voxel lesions
+    min_voxels = max(1, int(np.ceil(config.min_lesion_voxels / voxel_mm3)))
+    mask, records = _finalize(canvas, min_voxels, voxel_mm3)
+
+    add_lesions(img, canvas.alpha, canvas.contrast)
+    img = texture_and_bias(img, v, contrast, rng, bias=config.bias)
+    # real scans already carry their own noise: add less
+    snr = config.snr if config.anatomy != "real" or not config.snr else config.snr * 2
+    img = acquire(img, brain, v, contrast, rng, snr, config.slice_thickness_mm)
+    return SynthCase(
+        flair=img,
+        lesion_mask=mask,
+        brain_mask=brain.astype(np.uint8),
+        affine=tpl.affine.copy(),
+        lesions=records,
+        seed=int(seed),
+    )
+
+
+class SyntheticCaseDataset:
+    """On-the-fly cases for a training DataLoader: item ``i`` is ``generate_case(seed + i)``.
+
+    Returns dicts of numpy arrays (``flair`` float32 (X, Y, Z), ``lesion_mask`` / ``brain_mask``
+    uint8, ``affine`` (4, 4)) plus ``case_id``; a ``torch.utils.data.Dataset`` by duck typing
+    (``__len__``/``__getitem__``), so it needs no torch import here.
+    """
+
+    def __init__(self, n: int, seed: int = 0, config: SynthConfig = SynthConfig()) -> None:  # noqa: B008
+        self.n, self.seed, self.config = int(n), int(seed), config
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        if not 0 <= index < self.n:
+            raise IndexError(index)
+        case = generate_case(self.seed + index, self.config)
+        return {
+            "case_id": f"case{self.seed + index:03d}",
+            "flair": case.flair,
+            "lesion_mask": case.lesion_mask,
+            "brain_mask": case.brain_mask,
+            "affine": case.affine,
+        }

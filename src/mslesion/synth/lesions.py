@@ -1,0 +1,233 @@
+"""Procedural MS lesion shapes and where to put them.
+
+Lesions are drawn in output-voxel space, in small crops, and merged into two full volumes:
+``alpha`` (0 outside lesions, 0.6..1 inside: a soft rim that still keeps every mask voxel
+brighter than white matter) and ``contrast`` (the lesion/WM intensity ratio of the lesion that
+owns the voxel). The truth mask is exactly ``alpha > 0``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage
+
+from mslesion.synth.anatomy import ZONES, Template
+from mslesion.synth.config import LESION_COUNTS, SynthConfig
+from mslesion.synth.fields import SamplingGrid, lookup
+
+#: Share of lesions per zone (periventricular, juxtacortical, infratentorial, deep WM); the
+#: order of magnitude of published MS lesion location studies, refined against the real masks.
+ZONE_SHARES: dict[int, float] = {1: 0.38, 2: 0.20, 3: 0.14, 4: 0.28}
+#: Median lesion volume in mm^3 per zone (log-normal sizes, sigma 1.0).
+ZONE_MEDIAN_MM3: dict[int, float] = {1: 45.0, 2: 14.0, 3: 20.0, 4: 18.0}
+RIM_MIN_ALPHA = (
+    0.6  # lesion rim weight: the dimmest mask voxel is still 60 % of the way to the core
+)
+
+
+@dataclass
+class LesionCanvas:
+    """Full-volume accumulators (X, Y, Z) that lesions are painted into."""
+
+    alpha: np.ndarray  # float32, 0 outside lesions
+    contrast: np.ndarray  # float32 lesion/WM ratio
+    owner: np.ndarray  # int32 index into ``placed`` (-1: none)
+    placed: list[dict[str, object]] = field(default_factory=list)
+
+    @classmethod
+    def empty(cls, shape: tuple[int, int, int]) -> LesionCanvas:
+        return cls(
+            np.zeros(shape, np.float32), np.ones(shape, np.float32), np.full(shape, -1, np.int32)
+        )
+
+
+def allowed_region(gm: np.ndarray, wm: np.ndarray, csf: np.ndarray) -> np.ndarray:
+    """Bool (X, Y, Z): voxels a lesion may occupy (white-matter dominated, never CSF or outside)."""
+    return (csf < 0.15) & (wm > 0.3) & ((wm + gm) > 0.6)
+
+
+def _crop_slices(centre: np.ndarray, half: int, shape: tuple[int, ...]) -> tuple[slice, ...]:
+    return tuple(
+        slice(max(0, int(c) - half), min(s, int(c) + half + 1))
+        for c, s in zip(centre, shape, strict=True)
+    )
+
+
+def _local_grid(sl: tuple[slice, ...]) -> np.ndarray:
+    return np.stack(
+        np.meshgrid(*[np.arange(s.start, s.stop, dtype=np.float32) for s in sl], indexing="ij"), -1
+    )
+
+
+def _random_rotation(rng: np.random.Generator) -> np.ndarray:
+    q, r = np.linalg.qr(rng.standard_normal((3, 3)))
+    return q * np.sign(np.diag(r))
+
+
+def _frame_along(direction: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Rotation whose first column is ``direction`` (unit), the others random orthonormal."""
+    d = direction / max(float(np.linalg.norm(direction)), 1e-6)
+    helper = rng.standard_normal(3)
+    helper -= helper @ d * d
+    e2 = helper / max(float(np.linalg.norm(helper)), 1e-6)
+    return np.stack([d, e2, np.cross(d, e2)], axis=1)
+
+
+def ellipsoid_shape(
+    grid: np.ndarray,
+    centre: np.ndarray,
+    radii: np.ndarray,
+    frame: np.ndarray,
+    irregularity: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Bool crop: a (possibly lumpy) ellipsoid. ``radii`` in voxels along ``frame``'s columns."""
+    local = (grid - centre) @ frame / radii
+    dist = np.sqrt((local**2).sum(-1))
+    if irregularity > 0 and min(radii) >= 1.5:
+        # lumpy surface: perturb the normalised radius with coarse noise upsampled to the crop
+        coarse = rng.standard_normal((4, 4, 4)).astype(np.float32)
+        noise = ndimage.zoom(coarse, [g / 4 for g in grid.shape[:3]], order=1)
+        dist = dist + irregularity * noise[: dist.shape[0], : dist.shape[1], : dist.shape[2]]
+    return dist <= 1.0
+
+
+def _rim_alpha(shape_mask: np.ndarray, rim_vox: float) -> np.ndarray:
+    depth = ndimage.distance_transform_edt(shape_mask)
+    return np.where(
+        shape_mask,
+        RIM_MIN_ALPHA + (1 - RIM_MIN_ALPHA) * np.clip((depth - 1) / max(rim_vox, 1e-3), 0, 1),
+        0,
+    ).astype(np.float32)
+
+
+def paint(
+    canvas: LesionCanvas, sl: tuple[slice, ...], alpha: np.ndarray, record: dict[str, object]
+) -> None:
+    """Merge one lesion's alpha crop into the canvas (the brighter weight owns a shared voxel)."""
+    if not np.any(alpha > 0):
+        return
+    index = len(canvas.placed)
+    canvas.placed.append(record)
+    region = canvas.alpha[sl]
+    wins = alpha > region
+    region[wins] = alpha[wins]
+    canvas.contrast[sl][wins] = float(record["contrast"])  # type: ignore[arg-type]
+    canvas.owner[sl][wins] = index
+
+
+@dataclass(frozen=True)
+class PlacementContext:
+    """What lesion placement needs about one deformed anatomy (all arrays (X, Y, Z))."""
+
+    allowed: np.ndarray  # bool, where lesions may be
+    coords: SamplingGrid  # template voxel (..., 3) sampled by each output voxel
+    template: Template
+    voxel_size_mm: float
+
+
+def candidate_points(
+    ctx: PlacementContext, rng: np.random.Generator, n: int = 40000
+) -> dict[int, np.ndarray]:
+    """Random allowed voxels grouped by zone: {zone: (K, 3) int voxel indices}."""
+    flat = np.flatnonzero(ctx.allowed)
+    if flat.size == 0:
+        return {}
+    pick = np.sort(rng.choice(flat, size=min(n, flat.size), replace=False))
+    pts = np.stack(np.unravel_index(pick, ctx.allowed.shape), -1)
+    zones = lookup(ctx.template.zones, ctx.coords[tuple(pts.T)], order=0)
+    return {z: pts[zones == z] for z in ZONES if np.any(zones == z)}
+
+
+def _ventricle_normal(ctx: PlacementContext, centre: np.ndarray) -> np.ndarray:
+    """Direction away from the ventricles at ``centre`` (output voxels), by central differences."""
+    offsets = np.concatenate([np.eye(3), -np.eye(3)]) * 2 + centre
+    offsets = np.clip(offsets, 0, np.array(ctx.allowed.shape) - 1).astype(int)
+    d = lookup(ctx.template.vent_dist, ctx.coords[tuple(offsets.T)], order=1)
+    grad = d[:3] - d[3:]
+    return grad if np.linalg.norm(grad) > 1e-3 else np.array([0.0, 0.0, 1.0])
+
+
+def draw_volume_mm3(zone: int, rng: np.random.Generator) -> float:
+    return float(np.clip(rng.lognormal(np.log(ZONE_MEDIAN_MM3[zone]), 1.0), 3.0, 6000.0))
+
+
+def place_procedural(
+    ctx: PlacementContext, canvas: LesionCanvas, config: SynthConfig, rng: np.random.Generator
+) -> None:
+    """Draw the count for ``config.lesion_load``; paint blobs, Dawson's fingers and bands."""
+    lo, hi = LESION_COUNTS[config.lesion_load]
+    n_lesions = int(rng.integers(lo, hi + 1))
+    points = candidate_points(ctx, rng)
+    if not points:
+        return
+    zones = np.array(sorted(points))
+    shares = np.array([ZONE_SHARES[z] for z in zones])
+    v = ctx.voxel_size_mm
+    n_bands = {"low": 0, "medium": int(rng.integers(1, 3)), "high": int(rng.integers(2, 6))}[
+        config.lesion_load
+    ]
+    for _ in range(n_bands):
+        if 1 in points:
+            _paint_band(ctx, canvas, points[1][rng.integers(len(points[1]))], rng)
+    for _ in range(n_lesions):
+        zone = int(rng.choice(zones, p=shares / shares.sum()))
+        centre = points[zone][rng.integers(len(points[zone]))].astype(np.float32)
+        # coarse grids (tests, quick looks) get proportionally larger lesions so they stay visible
+        volume = draw_volume_mm3(zone, rng) * max(1.0, v)
+        r_eq = (3 * volume / (4 * np.pi)) ** (1 / 3) / v
+        if zone == 1 and rng.random() < 0.6:
+            kind, aspect = "ovoid", np.array([rng.uniform(1.6, 2.6), 0.8, 0.8])
+            frame = _frame_along(_ventricle_normal(ctx, centre), rng)
+        else:
+            kind, aspect = "blob", rng.uniform(0.75, 1.3, size=3)
+            frame = _random_rotation(rng)
+        radii = np.maximum(r_eq * aspect / np.cbrt(aspect.prod()), 0.6)
+        half = int(np.ceil(radii.max() * 1.4)) + 2
+        sl = _crop_slices(centre, half, ctx.allowed.shape)
+        shape_mask = (
+            ellipsoid_shape(_local_grid(sl), centre, radii, frame, 0.18, rng) & ctx.allowed[sl]
+        )
+        alpha = _rim_alpha(shape_mask, rim_vox=max(1.0, 2.5 / v))
+        paint(
+            canvas, sl, alpha, {"zone": ZONES[zone], "shape": kind, "contrast": draw_contrast(rng)}
+        )
+
+
+def _paint_band(
+    ctx: PlacementContext, canvas: LesionCanvas, centre: np.ndarray, rng: np.random.Generator
+) -> None:
+    """A confluent periventricular plaque: WM in a wavy 3-8 mm of the ventricle, 12-25 mm across."""
+    v = ctx.voxel_size_mm
+    radius = rng.uniform(12, 25) / v
+    sl = _crop_slices(centre, int(radius) + 2, ctx.allowed.shape)
+    grid = _local_grid(sl)
+    vent = lookup(ctx.template.vent_dist, ctx.coords[sl], order=1) * (
+        ctx.template.voxel_size_mm / v
+    )
+    wavy = ndimage.zoom(
+        rng.standard_normal((4, 4, 4)).astype(np.float32), [g / 4 for g in grid.shape[:3]], order=1
+    )
+    thickness = (
+        rng.uniform(3, 8) + 1.5 * wavy[: vent.shape[0], : vent.shape[1], : vent.shape[2]]
+    ) / v
+    near = np.sqrt(((grid - centre) ** 2).sum(-1)) <= radius
+    shape_mask = near & (vent > 0) & (vent <= thickness) & ctx.allowed[sl]
+    labels, n = ndimage.label(shape_mask)
+    if n > 1:  # keep the plaque in one piece
+        sizes = ndimage.sum_labels(shape_mask, labels, np.arange(1, n + 1))
+        shape_mask = labels == 1 + int(np.argmax(sizes))
+    alpha = _rim_alpha(shape_mask, rim_vox=max(1.0, 3.0 / v))
+    paint(
+        canvas,
+        sl,
+        alpha,
+        {"zone": "periventricular", "shape": "confluent", "contrast": draw_contrast(rng)},
+    )
+
+
+def draw_contrast(rng: np.random.Generator) -> float:
+    """Lesion core / NAWM intensity ratio; real scans here measure 1.33-1.56 (median per scan)."""
+    return float(rng.uniform(1.6, 2.0))

@@ -1,0 +1,178 @@
+"""`mslesion evaluate` end to end on tiny files, and its case pairing rules."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from mslesion.cli.evaluate import Outputs, RunSpec, case_key, index_cases, run_evaluation
+from mslesion.errors import InputError, OutputExistsError
+from mslesion.metrics.case import EvalConfig
+
+AFFINE = np.diag([-1.0, 1.0, 1.0, 1.0])
+
+
+def save(path: Path, data: np.ndarray, affine: np.ndarray = AFFINE) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nib.save(nib.Nifti1Image(data, affine), str(path))
+    return path
+
+
+def box(corner: tuple[int, int, int], size: int, shape=(16, 16, 16)) -> np.ndarray:
+    out = np.zeros(shape, np.uint8)
+    out[tuple(slice(c, c + size) for c in corner)] = 1
+    return out
+
+
+@pytest.fixture
+def dataset(tmp_path: Path) -> Path:
+    """truth/, pred/, other/, prob/, flair/ for two cases c1 (perfect) and c2 (half found)."""
+    t1, t2 = box((2, 2, 2), 4), box((3, 3, 3), 4) | box((10, 10, 10), 4)
+    save(tmp_path / "truth/c1_mask.nii.gz", t1)
+    save(tmp_path / "truth/c2_mask.nii.gz", t2)
+    save(tmp_path / "pred/c1_pred.nii.gz", t1)
+    save(tmp_path / "pred/c2_pred.nii.gz", box((3, 3, 3), 4))
+    save(tmp_path / "other/c1_seg.nii.gz", np.zeros_like(t1))
+    save(tmp_path / "other/c2_seg.nii.gz", t2)
+    save(tmp_path / "prob/c1_prob.nii.gz", t1 * np.float32(0.9))
+    save(tmp_path / "prob/c2_prob.nii.gz", box((3, 3, 3), 4) * np.float32(0.8))
+    rng = np.random.default_rng(0)
+    for case in ("c1", "c2"):
+        save(
+            tmp_path / f"flair/{case}_FLAIR.nii.gz",
+            rng.uniform(0.1, 1, (16, 16, 16)).astype(np.float32),
+        )
+    return tmp_path
+
+
+def mslesion(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mslesion", "evaluate", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_end_to_end_two_methods(dataset: Path) -> None:
+    result = mslesion(
+        "pred", "truth", "--probabilities", "prob", "--method", "other=other",
+        "-o", "out/metrics.csv", cwd=dataset,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    with (dataset / "out/metrics.csv").open() as fh:
+        rows = {(r["method"], r["case"]): r for r in csv.DictReader(fh)}
+    assert float(rows[("pred", "c1")]["dice"]) == 1.0
+    assert float(rows[("pred", "c2")]["dice"]) == pytest.approx(2 * 64 / (64 + 128))
+    assert float(rows[("pred", "c2")]["lesion_tpr"]) == 0.5
+    assert float(rows[("other", "c1")]["dice"]) == 0.0
+    assert rows[("pred", "c1")]["voxel_ap"] == "1" and rows[("other", "c1")]["voxel_ap"] == ""
+    summary = (dataset / "out/summary.md").read_text()
+    assert "| pred | 0.833 ± 0.236 |" in summary  # mean/std of Dice 1.0 and 0.667
+    assert "| other |" in summary
+    assert (dataset / "out/summary.csv").exists() and (dataset / "out/metrics_lesions.csv").exists()
+
+
+def test_figures_with_flair(dataset: Path) -> None:
+    figures = dataset / "figs"
+    run_evaluation(
+        spec(
+            dataset,
+            flair=dataset / "flair",
+            outputs=Outputs.from_option(dataset / "o/m.csv", figures),
+        )
+    )
+    names = sorted(p.name for p in figures.iterdir())
+    assert names == ["c1_pred_triptych.png", "c2_pred_triptych.png", "dice_vs_load.png"]
+
+
+def test_unpaired_case_is_a_one_line_error(dataset: Path) -> None:
+    (dataset / "pred/c2_pred.nii.gz").rename(dataset / "pred/c3_pred.nii.gz")
+    result = mslesion("pred", "truth", "-o", "m.csv", cwd=dataset)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "c2" in lines[0] and "Traceback" not in result.stderr
+    assert not (dataset / "m.csv").exists()
+
+
+def spec(root: Path, **kw) -> RunSpec:
+    base = dict(
+        methods={"pred": root / "pred"},
+        truth=root / "truth",
+        brain_mask=None,
+        probabilities=None,
+        flair=None,
+        outputs=Outputs.from_option(root / "o/m.csv", None),
+        config=EvalConfig(),
+    )
+    return RunSpec(**{**base, **kw})
+
+
+def test_grid_mismatch_names_the_file(dataset: Path) -> None:
+    save(dataset / "pred/c1_pred.nii.gz", box((2, 2, 2), 4), np.diag([2.0, 1.0, 1.0, 1.0]))
+    with pytest.raises(InputError, match="c1_pred.nii.gz: grid differs"):
+        run_evaluation(spec(dataset))
+
+
+def test_single_brain_mask_applies_to_all_cases(dataset: Path) -> None:
+    brain = save(dataset / "brain.nii.gz", box((0, 0, 0), 9))  # hides c2's second lesion
+    rows = run_evaluation(spec(dataset, brain_mask=brain))
+    by_case = {r["case"]: r for r in rows}
+    assert by_case["c2"]["dice"] == 1.0 and by_case["c2"]["n_true"] == 1
+
+
+def test_existing_output_is_refused_before_work(dataset: Path) -> None:
+    (dataset / "o").mkdir()
+    (dataset / "o/summary.md").write_text("keep")
+    with pytest.raises(OutputExistsError):
+        run_evaluation(spec(dataset))
+    assert (dataset / "o/summary.md").read_text() == "keep"
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("case01_mask.nii.gz", "case01"),
+        ("case01_FLAIR_pred.nii", "case01"),
+        ("P14_T1_MASK.nii.gz", "P14_T1"),
+        ("sub-01_lesion_mask.nii.gz", "sub-01"),
+        ("GOLD_STANDARD_p3.nii.gz", "p3"),
+        ("BRATS_001_0000.nii.gz", "BRATS_001"),
+        ("mask.nii.gz", "mask"),
+    ],
+)
+def test_case_key(name: str, key: str) -> None:
+    assert case_key(name) == key
+
+
+def test_index_cases_open_ms_data_and_mslesseg_layouts(tmp_path: Path) -> None:
+    vol = box((1, 1, 1), 2, shape=(4, 4, 4))
+    for p in ("patient01", "patient02"):
+        save(tmp_path / f"oms/{p}/GOLD_STANDARD_N4_regtoFLAIR_regtoMNI.nii.gz", vol)
+        save(tmp_path / f"oms/{p}/FLAIR_N4_regtoFLAIR_brain_regtoMNI.nii.gz", vol)
+    assert sorted(index_cases(tmp_path / "oms", "truth")) == ["patient01", "patient02"]
+    assert sorted(index_cases(tmp_path / "oms", "flair")) == ["patient01", "patient02"]
+    for t in ("T1", "T2"):
+        for kind in ("MASK", "FLAIR", "T1"):
+            save(tmp_path / f"mss/P14/{t}/P14_{t}_{kind}.nii.gz", vol)
+    truth = index_cases(tmp_path / "mss", "truth")
+    assert {k: v.name for k, v in truth.items()} == {
+        "P14_T1": "P14_T1_MASK.nii.gz",
+        "P14_T2": "P14_T2_MASK.nii.gz",
+    }
+    with pytest.raises(InputError, match="no NIfTI"):
+        index_cases(tmp_path / "oms" / "nothing", "truth") if False else index_cases(
+            _empty(tmp_path), "truth"
+        )
+
+
+def _empty(tmp_path: Path) -> Path:
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    return folder

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from mslesion.synth.anatomy import (
+    MNI_AFFINE_1MM,
+    ZONES,
+    _nilearn_on_mni_grid,
+    mni_grid,
+    mni_template,
+    nilearn_data_dir,
+)
+from mslesion.synth.flair import add_lesions
+from mslesion.synth.lesions import RIM_MIN_ALPHA, _rim_alpha, ellipsoid_shape
+from mslesion.synth.real import fill_lesions
+
+
+def test_grids_share_centre_and_field_of_view() -> None:
+    for v in (1.0, 2.0, 3.0):
+        shape, affine = mni_grid(v)
+        centre = affine @ np.append((np.array(shape) - 1) / 2, 1)
+        ref = MNI_AFFINE_1MM @ np.append((np.array((182, 218, 182)) - 1) / 2, 1)
+        np.testing.assert_allclose(centre, ref, atol=1e-6)
+        np.testing.assert_allclose(np.array(shape) * v, (182, 218, 182), atol=v)
+
+
+def test_nilearn_maps_are_reindexed_to_the_same_world_points() -> None:
+    img = nib.load(str(nilearn_data_dir() / "mni_icbm152_wm_tal_nlin_sym_09a_converted.nii.gz"))
+    src = np.asarray(img.dataobj)
+    ours = _nilearn_on_mni_grid("wm")
+    for ijk in [(91, 109, 91), (60, 130, 100), (120, 80, 40)]:
+        world = MNI_AFFINE_1MM @ np.append(ijk, 1)
+        src_ijk = np.rint(np.linalg.inv(img.affine) @ world)[:3].astype(int)
+        assert ours[ijk] == pytest.approx(src[tuple(src_ijk)] / 255.0)
+
+
+def test_template_tissues_are_probabilities_with_all_zones() -> None:
+    tpl = mni_template(3.0)
+    total = tpl.gm + tpl.wm + tpl.csf
+    assert total.max() <= 1.0 + 1e-3 and min(tpl.gm.min(), tpl.wm.min(), tpl.csf.min()) >= 0
+    brain_ml = (total > 0.5).sum() * 27 / 1000
+    assert 1100 < brain_ml < 2000  # an adult brain is ~1.2-1.6 litres (+CSF rim)
+    assert set(np.unique(tpl.zones)) == {0, *ZONES}
+    # periventricular zone lies next to the ventricles, deep WM further away
+    assert np.median(tpl.vent_dist[tpl.zones == 1]) < np.median(tpl.vent_dist[tpl.zones == 4])
+
+
+def test_ellipsoid_volume_and_rim_alpha() -> None:
+    grid = np.stack(np.meshgrid(*[np.arange(31, dtype=np.float32)] * 3, indexing="ij"), -1)
+    radii = np.array([8.0, 5.0, 4.0])
+    shape = ellipsoid_shape(
+        grid, np.array([15.0, 15, 15]), radii, np.eye(3), 0.0, np.random.default_rng(0)
+    )
+    assert shape.sum() == pytest.approx(4 / 3 * np.pi * radii.prod(), rel=0.05)
+    alpha = _rim_alpha(shape, rim_vox=2.0)
+    assert np.all((alpha > 0) == shape)
+    assert alpha[shape].min() == pytest.approx(RIM_MIN_ALPHA) and alpha.max() == pytest.approx(1.0)
+
+
+def test_add_lesions_lifts_partial_volume_voxels_above_white_matter() -> None:
+    img = np.array([0.2, 0.9, 1.0, 1.2], dtype=np.float32)  # CSF-mixed, WM-ish, WM, GM
+    alpha = np.full(4, RIM_MIN_ALPHA, dtype=np.float32)
+    out = add_lesions(img.copy(), alpha, np.full(4, 1.4, dtype=np.float32))
+    assert np.all(out > 1.0)
+
+
+def test_fill_lesions_replaces_lesions_with_local_white_matter() -> None:
+    rng = np.random.default_rng(0)
+    image = np.full((30, 30, 30), 100.0, dtype=np.float32)
+    image[:15] = 80.0  # two WM levels: the fill must follow the local one
+    image += rng.normal(0, 1, image.shape).astype(np.float32)
+    lesions = np.zeros(image.shape, bool)
+    lesions[4:8, 12:16, 12:16] = lesions[22:26, 12:16, 12:16] = True
+    image[lesions] = 160.0
+    filled = fill_lesions(image, lesions, np.ones(image.shape, bool), rng)
+    assert abs(np.median(filled[4:8, 12:16, 12:16]) - 80) < 4
+    assert abs(np.median(filled[22:26, 12:16, 12:16]) - 100) < 4
+    far = np.ones(image.shape, bool)
+    far[2:10, 10:18, 10:18] = far[20:28, 10:18, 10:18] = False
+    np.testing.assert_array_equal(filled[far], image[far])

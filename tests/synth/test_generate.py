@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+import cc3d
+import numpy as np
+import pytest
+from scipy import ndimage
+from synth_configs import CLEAN, SMALL
+
+from mslesion.errors import ConfigError
+from mslesion.synth import SynthCase, SynthConfig, SyntheticCaseDataset, generate_case
+from mslesion.synth.anatomy import mni_grid, mni_template
+
+
+def test_same_seed_same_arrays_and_other_seed_differs(small_case: SynthCase) -> None:
+    again = generate_case(7, SMALL)
+    np.testing.assert_array_equal(again.flair, small_case.flair)
+    np.testing.assert_array_equal(again.lesion_mask, small_case.lesion_mask)
+    np.testing.assert_array_equal(again.brain_mask, small_case.brain_mask)
+    assert again.lesions == small_case.lesions
+    other = generate_case(8, SMALL)
+    assert not np.array_equal(other.lesion_mask, small_case.lesion_mask)
+
+
+def test_shapes_dtypes_and_affine(small_case: SynthCase) -> None:
+    shape, affine = mni_grid(3.0)
+    assert shape == (61, 73, 61)
+    for arr in (small_case.flair, small_case.lesion_mask, small_case.brain_mask):
+        assert arr.shape == shape
+    assert small_case.flair.dtype == np.float32
+    assert small_case.lesion_mask.dtype == np.uint8 and set(np.unique(small_case.lesion_mask)) <= {
+        0,
+        1,
+    }
+    np.testing.assert_allclose(small_case.affine, affine)
+    assert small_case.voxel_volume_mm3 == pytest.approx(27.0)
+    assert np.all(np.isfinite(small_case.flair)) and small_case.flair.min() >= 0
+    assert np.all(small_case.flair[small_case.brain_mask == 0] == 0)  # skull-stripped
+    assert small_case.flair[small_case.brain_mask > 0].mean() > 10  # scanner-like scale
+
+
+def test_medium_load_has_lesions_in_several_zones(small_case: SynthCase) -> None:
+    assert small_case.lesion_mask.sum() > 20
+    assert len({lesion["zone"] for lesion in small_case.lesions}) >= 3
+
+
+def test_no_lesion_outside_brain_or_in_csf(clean_cases: list[SynthCase]) -> None:
+    tpl = mni_template(3.0)
+    for case in clean_cases:
+        lesion = case.lesion_mask > 0
+        assert lesion.any()
+        assert not np.any(lesion & (case.brain_mask == 0))
+        assert tpl.csf[lesion].max() < 0.15
+
+
+def test_every_lesion_voxel_brighter_than_surrounding_white_matter(
+    clean_cases: list[SynthCase],
+) -> None:
+    wm = mni_template(3.0).wm > 0.9
+    checked = 0
+    for case in clean_cases:
+        labels, n = cc3d.connected_components(case.lesion_mask > 0, connectivity=26, return_N=True)
+        for label in range(1, n + 1):
+            lesion = labels == label
+            shell = ndimage.binary_dilation(lesion, iterations=2) & ~(case.lesion_mask > 0) & wm
+            if shell.sum() < 5:
+                continue
+            assert case.flair[lesion].min() > np.median(case.flair[shell]), (
+                f"lesion {label} not hyperintense"
+            )
+            checked += 1
+    assert checked >= 20
+
+
+def test_lesion_records_match_mask(clean_cases: list[SynthCase]) -> None:
+    for case in clean_cases:
+        labels, n = cc3d.connected_components(case.lesion_mask > 0, connectivity=26, return_N=True)
+        assert len(case.lesions) == n
+        assert sum(r["voxels"] for r in case.lesions) == int(case.lesion_mask.sum())
+        assert sum(r["volume_mm3"] for r in case.lesions) == pytest.approx(
+            case.lesion_mask.sum() * 27.0
+        )
+        sizes = np.bincount(labels.ravel())[1:]
+        assert sorted(r["voxels"] for r in case.lesions) == sorted(sizes.tolist())
+
+
+def test_lesion_load_orders_lesion_count() -> None:
+    counts = {
+        load: np.mean(
+            [
+                len(generate_case(s, SynthConfig(voxel_size_mm=3.0, lesion_load=load)).lesions)
+                for s in (0, 1)
+            ]
+        )
+        for load in ("low", "high")
+    }
+    assert counts["low"] < counts["high"]
+
+
+def test_noise_and_slice_thickness_change_the_image() -> None:
+    base = generate_case(3, CLEAN)
+    noisy = generate_case(
+        3, SynthConfig(voxel_size_mm=3.0, lesion_load="high", snr=10.0, deform=False)
+    )
+    np.testing.assert_array_equal(
+        noisy.lesion_mask, base.lesion_mask
+    )  # noise does not move the truth
+    assert not np.array_equal(noisy.flair, base.flair)
+    thick = generate_case(
+        3,
+        SynthConfig(
+            voxel_size_mm=3.0, lesion_load="high", snr=None, deform=False, slice_thickness_mm=9.0
+        ),
+    )
+    # blurring along Z lowers the Z-gradients more than the X-gradients
+    brain = base.brain_mask > 0
+
+    def grad(img: np.ndarray, axis: int) -> float:
+        return float(
+            np.abs(np.diff(img, axis=axis))[brain[:, :, :-1] if axis == 2 else brain[:-1]].mean()
+        )
+
+    assert grad(thick.flair, 2) / grad(thick.flair, 0) < grad(base.flair, 2) / grad(base.flair, 0)
+
+
+def test_dataset_items_are_generate_case() -> None:
+    ds = SyntheticCaseDataset(2, seed=7, config=SMALL)
+    assert len(ds) == 2
+    item = ds[0]
+    assert item["flair"].shape == (61, 73, 61)
+    np.testing.assert_array_equal(item["lesion_mask"], generate_case(7, SMALL).lesion_mask)
+    with pytest.raises(IndexError):
+        ds[2]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"voxel_size_mm": 0.1},
+        {"lesion_load": "huge"},
+        {"anatomy": "ct"},
+        {"lesions": "x"},
+        {"snr": -1.0},
+    ],
+)
+def test_bad_config_is_a_config_error(kwargs: dict[str, object]) -> None:
+    with pytest.raises(ConfigError):
+        SynthConfig(**kwargs)  # type: ignore[arg-type]
