@@ -57,7 +57,7 @@ def run_lever(name: str, scan: Path, threads: int) -> dict[str, float]:
     import torch
     from monai.inferers import sliding_window_inference
 
-    from mslesion.infer.predictor import brain_box
+    from mslesion.infer.crop import brain_box
     from mslesion.io.nifti import load_volume
     from mslesion.preprocess.intensity import minmax_normalize
 

@@ -1,4 +1,4 @@
-"""`mslesion evaluate` end to end on tiny files, and its case pairing rules."""
+"""`mslesion evaluate` end to end on tiny files (pairing rules: tests/metrics/test_pairing.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from mslesion.cli.evaluate import Outputs, RunSpec, case_key, index_cases, run_evaluation
+from mslesion.cli.evaluate import Outputs, RunSpec, run_evaluation
 from mslesion.errors import InputError, OutputExistsError
 from mslesion.metrics.case import EvalConfig
 
@@ -133,46 +133,3 @@ def test_existing_output_is_refused_before_work(dataset: Path) -> None:
     with pytest.raises(OutputExistsError):
         run_evaluation(spec(dataset))
     assert (dataset / "o/summary.md").read_text() == "keep"
-
-
-@pytest.mark.parametrize(
-    ("name", "key"),
-    [
-        ("case01_mask.nii.gz", "case01"),
-        ("case01_FLAIR_pred.nii", "case01"),
-        ("P14_T1_MASK.nii.gz", "P14_T1"),
-        ("sub-01_lesion_mask.nii.gz", "sub-01"),
-        ("GOLD_STANDARD_p3.nii.gz", "p3"),
-        ("BRATS_001_0000.nii.gz", "BRATS_001"),
-        ("mask.nii.gz", "mask"),
-    ],
-)
-def test_case_key(name: str, key: str) -> None:
-    assert case_key(name) == key
-
-
-def test_index_cases_open_ms_data_and_mslesseg_layouts(tmp_path: Path) -> None:
-    vol = box((1, 1, 1), 2, shape=(4, 4, 4))
-    for p in ("patient01", "patient02"):
-        save(tmp_path / f"oms/{p}/GOLD_STANDARD_N4_regtoFLAIR_regtoMNI.nii.gz", vol)
-        save(tmp_path / f"oms/{p}/FLAIR_N4_regtoFLAIR_brain_regtoMNI.nii.gz", vol)
-    assert sorted(index_cases(tmp_path / "oms", "truth")) == ["patient01", "patient02"]
-    assert sorted(index_cases(tmp_path / "oms", "flair")) == ["patient01", "patient02"]
-    for t in ("T1", "T2"):
-        for kind in ("MASK", "FLAIR", "T1"):
-            save(tmp_path / f"mss/P14/{t}/P14_{t}_{kind}.nii.gz", vol)
-    truth = index_cases(tmp_path / "mss", "truth")
-    assert {k: v.name for k, v in truth.items()} == {
-        "P14_T1": "P14_T1_MASK.nii.gz",
-        "P14_T2": "P14_T2_MASK.nii.gz",
-    }
-    with pytest.raises(InputError, match="no NIfTI"):
-        index_cases(tmp_path / "oms" / "nothing", "truth") if False else index_cases(
-            _empty(tmp_path), "truth"
-        )
-
-
-def _empty(tmp_path: Path) -> Path:
-    folder = tmp_path / "empty"
-    folder.mkdir()
-    return folder

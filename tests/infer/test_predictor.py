@@ -8,7 +8,7 @@ import pytest
 import torch
 from segment_phantom import IntensityThreshold, dice, mni_phantom
 
-from mslesion.infer.predictor import InferenceConfig, Predictor, brain_box
+from mslesion.infer.predictor import InferenceConfig, Predictor
 from mslesion.infer.segment import segment_volume
 from mslesion.io.nifti import NiftiVolume
 from mslesion.preprocess import templates
@@ -108,14 +108,6 @@ def test_tta_averages_flipped_passes() -> None:
     s = 1 / (1 + np.exp(-np.linspace(-3, 3, 10)))
     np.testing.assert_allclose(mean[:, 0, 0], (3 * s + s[::-1]) / 4, atol=1e-5)
     assert std is not None and std[0, 0, 0] > 0.1
-
-
-def test_brain_box_margin_and_clipping() -> None:
-    mask = np.zeros((20, 20, 20), dtype=bool)
-    mask[5:8, 10:12, 0:3] = True
-    box = brain_box(mask, margin=2)
-    assert box == (slice(3, 10), slice(8, 14), slice(0, 5))
-    assert brain_box(np.zeros((4, 4, 4), bool), 2) == (slice(0, 4),) * 3
 
 
 def test_threshold_model_is_registered() -> None:

@@ -155,3 +155,11 @@ def test_pad_and_crop_round_trip() -> None:
     assert crop_to(half, size, scale=2).shape == (1, 2, 10, 12, 8)
     same, _ = pad_to_multiple(torch.randn(1, 1, 16, 16, 16), 16)
     assert same.shape == (1, 1, 16, 16, 16)
+
+
+def test_prior_logit_head_starts_at_the_foreground_prior() -> None:
+    from mslesion.models.blocks import prior_logit_head
+
+    head = prior_logit_head(4, 1, foreground_prior=0.02)
+    out = torch.sigmoid(head(torch.zeros(1, 4, 3, 3, 3)))
+    assert torch.allclose(out, torch.full_like(out, 0.02), atol=1e-6)

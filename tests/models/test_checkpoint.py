@@ -131,3 +131,39 @@ def test_weight_listing_reads_metrics_and_flags_bad_files(tmp_path: Path) -> Non
     assert rows[0]["model"] == "unet3d"
     assert rows[0]["val_dice"] == pytest.approx(0.66)
     assert "corrupt" in rows[1]["error"]
+
+
+def test_export_drops_training_state_and_keeps_the_model(tmp_path: Path, x: torch.Tensor) -> None:
+    from typer.testing import CliRunner
+
+    from mslesion.cli.main import app
+
+    model = _trained_tiny("unet3d", norm="instance")
+    opt = torch.optim.Adam(model.parameters())
+    training = make_checkpoint(
+        model,
+        preprocessing=PREPROCESSING,
+        metrics={"val_dice": 0.5},
+        optimizer=opt.state_dict(),
+        epoch=7,
+        config={"seed": 0},
+    )
+    source = save_checkpoint(tmp_path / "best.pt", training)
+    dest = tmp_path / "shipped.pt"
+    result = CliRunner().invoke(app, ["models", "--export", str(source), "--output", str(dest)])
+    assert result.exit_code == 0, result.output
+
+    shipped = load_checkpoint(dest)
+    assert "optimizer" not in shipped
+    assert shipped["training"] == {"epoch": 7, "config": {"seed": 0}}
+    assert shipped["metrics"]["val_dice"] == pytest.approx(0.5)
+    assert shipped["preprocessing"] == PREPROCESSING
+    assert all(
+        v.dtype == torch.float16 for v in shipped["state_dict"].values() if v.is_floating_point()
+    )
+    rebuilt, _ = model_from_checkpoint(dest)
+    with torch.no_grad():
+        torch.testing.assert_close(rebuilt(x), model(x), rtol=0, atol=2e-2)
+    # A second export to the same place needs --overwrite.
+    again = CliRunner().invoke(app, ["models", "--export", str(source), "--output", str(dest)])
+    assert again.exit_code != 0

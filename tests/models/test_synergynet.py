@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 import torch
@@ -20,15 +18,6 @@ from mslesion.models.synergynet import (
 from mslesion.train.schedule import StagedSchedule
 
 TINY = {"base_channels": 4, "depth": 3, "norm": "instance"}
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    # Tiny 3D convs on a shared 2-core machine run ~10x faster on one thread.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def _blob(shape=(16, 16, 16)) -> tuple[torch.Tensor, torch.Tensor]:

@@ -4,13 +4,13 @@ import nibabel as nib
 import numpy as np
 import pytest
 
+from mslesion.preprocess.templates import template_path
 from mslesion.synth.anatomy import (
     MNI_AFFINE_1MM,
     ZONES,
     _nilearn_on_mni_grid,
     mni_grid,
     mni_template,
-    nilearn_data_dir,
 )
 from mslesion.synth.flair import add_lesions
 from mslesion.synth.lesions import RIM_MIN_ALPHA, _rim_alpha, ellipsoid_shape
@@ -27,7 +27,7 @@ def test_grids_share_centre_and_field_of_view() -> None:
 
 
 def test_nilearn_maps_are_reindexed_to_the_same_world_points() -> None:
-    img = nib.load(str(nilearn_data_dir() / "mni_icbm152_wm_tal_nlin_sym_09a_converted.nii.gz"))
+    img = nib.load(str(template_path("wm")))
     src = np.asarray(img.dataobj)
     ours = _nilearn_on_mni_grid("wm")
     for ijk in [(91, 109, 91), (60, 130, 100), (120, 80, 40)]:

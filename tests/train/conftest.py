@@ -8,26 +8,10 @@ import nibabel as nib
 import numpy as np
 import pytest
 
+from blob_volumes import make_blob_volume
 from mslesion.train.config import TrainConfig, config_from_dict
 
 N_CASES = 4
-
-
-def blob_case(shape: tuple[int, int, int], seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Ellipsoid 'brain' (0.4), bright sphere 'lesions' (0.9), noise: (image, mask uint8)."""
-    gen = np.random.default_rng(seed)
-    grid = np.stack(np.meshgrid(*[np.arange(s) for s in shape], indexing="ij"), axis=-1).astype(
-        np.float32
-    )
-    centre = (np.array(shape) - 1) / 2
-    radii = np.array(shape) * 0.42
-    brain = (((grid - centre) / radii) ** 2).sum(-1) <= 1.0
-    mask = np.zeros(shape, dtype=np.uint8)
-    for _ in range(4):
-        c = centre + gen.uniform(-0.45, 0.45, size=3) * radii
-        mask |= ((((grid - c) ** 2).sum(-1) <= gen.uniform(1.5, 3.0) ** 2) & brain).astype(np.uint8)
-    image = np.where(mask > 0, 0.9, np.where(brain, 0.4, 0.0)) + gen.normal(0, 0.03, shape) * brain
-    return image.astype(np.float32), mask
 
 
 @pytest.fixture(scope="session")
@@ -35,7 +19,9 @@ def blob_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``s0..s3_FLAIR.nii.gz`` + ``_mask`` (28x30x26 voxels, 1 mm), intensities on a ~300 scale."""
     root = tmp_path_factory.mktemp("blobs")
     for i in range(N_CASES):
-        image, mask = blob_case((28, 30, 26), seed=i)
+        image, mask = make_blob_volume(
+            (28, 30, 26), 4, seed=i, spread=0.45, radius=(1.5, 3.0), noise=0.03
+        )
         nib.save(nib.Nifti1Image(image * 300.0, np.eye(4)), root / f"s{i}_FLAIR.nii.gz")
         nib.save(nib.Nifti1Image(mask, np.eye(4)), root / f"s{i}_mask.nii.gz")
     return root

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 import torch
@@ -11,14 +9,6 @@ import torch
 from mslesion.errors import ConfigError
 from mslesion.models.checkpoint import model_from_checkpoint
 from mslesion.train.synergy import SynergyTrainConfig, TrainingVolume, crop_sample, train_on_volumes
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def test_config_from_dict_defaults_and_errors():

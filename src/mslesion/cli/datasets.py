@@ -74,6 +74,7 @@ def register(app: typer.Typer) -> None:
 
         from mslesion.cli.common import console, err_console, progress
         from mslesion.io import datasets as ds
+        from mslesion.io import manifest
         from mslesion.io.atomic import check_writable
 
         if write_manifest is not None:
@@ -130,7 +131,7 @@ def register(app: typer.Typer) -> None:
         )
         _print_skipped(console, found.skipped)
         if write_manifest is not None:
-            ds.write_manifest(found.cases, write_manifest, overwrite=overwrite)
+            manifest.write_manifest(found.cases, write_manifest, overwrite=overwrite)
             console.print(f"manifest written to {write_manifest}")
         if problems:
             for problem in problems:

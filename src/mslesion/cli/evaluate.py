@@ -1,15 +1,11 @@
 """`mslesion evaluate`: score predicted lesion masks against truth, per case and per dataset.
 
-Cases are paired by a *case key* derived from each file name (see :func:`case_key` and
-``docs/evaluation.md``): the NIfTI suffix, a ``GOLD_STANDARD_`` prefix and trailing role words
-(``_mask``, ``_lesion_mask``, ``_pred``, ``_seg``, ``_FLAIR``, ``_prob``, ...) are removed,
-case-insensitively; when several files in one folder tree then share a key, the key is their
-parent folder path instead (open_ms_data's ``patientNN/GOLD_STANDARD_....nii.gz``).
+Cases are paired by a *case key* derived from each file name; the rules live in
+:mod:`mslesion.metrics.pairing` (see also ``docs/evaluation.md``).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,138 +20,6 @@ if TYPE_CHECKING:  # numpy, nibabel and the metrics load inside the command, not
 
     from mslesion.io.nifti import NiftiVolume
     from mslesion.metrics.case import EvalConfig
-
-_PREFIXES = ("gold_standard_",)
-_SUFFIXES = (
-    "_lesion_mask",
-    "_lesionmask",
-    "_lesions",
-    "_lesion",
-    "_mask",
-    "_pred",
-    "_prediction",
-    "_seg",
-    "_segmentation",
-    "_labels",
-    "_label",
-    "_gt",
-    "_truth",
-    "_consensus",
-    "_probabilities",
-    "_probability",
-    "_probs",
-    "_prob",
-    "_brain_mask",
-    "_brainmask",
-    "_flair",
-    "_0000",
-)
-# Which files of a mixed folder (e.g. MSLesSeg's P14/T1/ holding FLAIR, T1, T2 and MASK) play
-# each role; if no file matches a role's pattern, every NIfTI file in the folder is used.
-ROLE_PATTERNS = {
-    "truth": re.compile(r"gold_standard|lesion|mask|_seg|label|_gt|truth|consensus", re.I),
-    "pred": re.compile(r"pred|seg|mask|label", re.I),
-    "brain": re.compile(r"brain_?mask", re.I),
-    "prob": re.compile(r"prob", re.I),
-    "flair": re.compile(r"(^|[_.-])flair([_.-]|$)", re.I),  # not "regtoFLAIR"
-}
-_EXCLUDE = {
-    "truth": ("brain", "prob"),
-    "pred": ("brain", "prob"),
-}
-
-
-def case_key(name: str) -> str:
-    """``"GOLD_STANDARD_p1.nii.gz" -> "p1"``, ``"case7_FLAIR_pred.nii" -> "case7"``."""
-    from mslesion.io.nifti import strip_nifti_suffix
-
-    key = strip_nifti_suffix(Path(name).name)
-    for prefix in _PREFIXES:
-        if key.lower().startswith(prefix):
-            key = key[len(prefix) :]
-    changed = True
-    while changed:  # strip stacked role words, e.g. "_FLAIR_pred"
-        changed = False
-        for suffix in _SUFFIXES:
-            if key.lower().endswith(suffix) and len(key) > len(suffix):
-                key, changed = key[: -len(suffix)], True
-    return key
-
-
-def _role_files(root: Path, role: str) -> list[Path]:
-    from mslesion.io.nifti import is_nifti_path
-
-    files = sorted(
-        p
-        for p in root.rglob("*")
-        if p.is_file() and is_nifti_path(p) and not p.name.startswith(".")
-    )
-    for other in _EXCLUDE.get(role, ()):
-        files = [p for p in files if not ROLE_PATTERNS[other].search(p.name)] or files
-    chosen = [p for p in files if ROLE_PATTERNS[role].search(p.name)]
-    return chosen or files
-
-
-def index_cases(path: Path, role: str) -> dict[str, Path]:
-    """Case key -> file for a file or a folder (searched recursively)."""
-    if not path.exists():
-        raise InputError(path, "not found")
-    if path.is_file():
-        return {case_key(path.name): path}
-    files = _role_files(path, role)
-    if not files:
-        raise InputError(path, f"no NIfTI files (.nii/.nii.gz) found for {role}")
-    keys = [case_key(p.name) for p in files]
-    if len(set(keys)) < len(keys):
-        # Same file name in every case folder (open_ms_data): the folder names the case.
-        keys = ["_".join(p.relative_to(path).parent.parts) for p in files]
-    if len(set(keys)) < len(keys) or "" in keys:
-        dup = sorted({k for k in keys if keys.count(k) > 1} or {"<root>"})
-        raise InputError(path, f"cannot tell {role} cases apart by name (duplicate key {dup[0]!r})")
-    return dict(zip(keys, files, strict=True))
-
-
-def _one_for_all(mapping: dict[str, Path], keys: Sequence[str]) -> dict[str, Path]:
-    """A single file given for a folder of cases applies to every case."""
-    if len(mapping) == 1 and len(keys) > 1:
-        only = next(iter(mapping.values()))
-        return dict.fromkeys(keys, only)
-    return mapping
-
-
-def pair_cases(
-    truth: dict[str, Path],
-    other: dict[str, Path],
-    other_root: Path,
-    what: str,
-    partial: bool = False,
-) -> dict[str, Path]:
-    """Align ``other`` to the truth keys; raise a one-line error naming unpaired cases.
-
-    With ``partial`` (FLAIR for figures), unpaired files on either side are allowed as long
-    as at least one case pairs.
-    """
-    if len(truth) == 1 and len(other) == 1:
-        return {next(iter(truth)): next(iter(other.values()))}
-    by_lower = {k.lower(): v for k, v in other.items()}
-    missing = [k for k in truth if k.lower() not in by_lower]
-    extra = sorted(set(by_lower) - {k.lower() for k in truth})
-    if partial and len(missing) < len(truth):
-        return {k: by_lower[k.lower()] for k in truth if k.lower() in by_lower}
-    if missing:
-        raise InputError(
-            other_root, f"no {what} for {len(missing)} truth case(s): {_names(missing)}"
-        )
-    if extra:
-        raise InputError(
-            other_root, f"{len(extra)} {what} file(s) have no truth case: {_names(extra)}"
-        )
-    return {k: by_lower[k.lower()] for k in truth}
-
-
-def _names(keys: Sequence[str], limit: int = 5) -> str:
-    shown = ", ".join(sorted(keys)[:limit])
-    return shown + (f" (+{len(keys) - limit} more)" if len(keys) > limit else "")
 
 
 @dataclass(frozen=True)
@@ -227,6 +91,8 @@ class CaseFiles:
 
 def collect_cases(spec: RunSpec) -> list[CaseFiles]:
     """Pair every truth case with its predictions and optional files, or raise InputError."""
+    from mslesion.metrics.pairing import format_keys, index_cases, one_for_all, pair_cases
+
     truth = index_cases(spec.truth, "truth")
     keys = list(truth)
     preds = {
@@ -237,7 +103,7 @@ def collect_cases(spec: RunSpec) -> list[CaseFiles]:
     def optional(path: Path | None, role: str, what: str, partial: bool = False) -> dict[str, Path]:
         if path is None:
             return {}
-        found = _one_for_all(index_cases(path, role), keys)
+        found = one_for_all(index_cases(path, role), keys)
         return pair_cases(truth, found, path, what, partial)
 
     brain = optional(spec.brain_mask, "brain", "brain mask")
@@ -249,7 +115,7 @@ def collect_cases(spec: RunSpec) -> list[CaseFiles]:
 
         lacking = [k for k in keys if k not in flair]
         err_console.print(
-            f"note: no FLAIR (no triptych) for {len(lacking)} case(s): {_names(lacking)}"
+            f"note: no FLAIR (no triptych) for {len(lacking)} case(s): {format_keys(lacking)}"
         )
     return [
         CaseFiles(

@@ -8,8 +8,6 @@ from typing import Any
 
 import typer
 
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
-
 
 def model_rows() -> list[dict[str, Any]]:
     """One row per registered model: name, parameter count (default widths), description."""
@@ -32,13 +30,16 @@ def model_rows() -> list[dict[str, Any]]:
     return rows
 
 
-def weight_rows(weights_dir: Path = WEIGHTS_DIR) -> list[dict[str, Any]]:
-    """One row per ``*.pt`` in ``weights_dir``; unreadable files are listed with their error."""
+def weight_rows(folder: Path | None = None) -> list[dict[str, Any]]:
+    """One row per ``*.pt`` in ``folder`` (default: the shipped weights); unreadable files are
+    listed with their error."""
     from mslesion.errors import InputError
     from mslesion.models.checkpoint import load_checkpoint
 
     rows = []
-    for path in sorted(weights_dir.glob("*.pt")):
+    from mslesion.infer.weights import weights_dir
+
+    for path in sorted((folder or weights_dir()).glob("*.pt")):
         row: dict[str, Any] = {"file": path.name, "size_mb": round(path.stat().st_size / 1e6, 2)}
         try:
             ckpt = load_checkpoint(path)
@@ -65,10 +66,12 @@ def _print_tables(models: list[dict[str, Any]], weights: list[dict[str, Any]]) -
         table.add_row(row["name"], f"{row['parameters'] / 1e6:.2f} M", row["description"])
     console.print(table)
 
+    from mslesion.infer.weights import weights_dir
+
     if not weights:
-        console.print(f"No pretrained weights shipped in {WEIGHTS_DIR}.")
+        console.print(f"No pretrained weights shipped in {weights_dir()}.")
         return
-    shipped = Table(title=f"Pretrained weights ({WEIGHTS_DIR})")
+    shipped = Table(title=f"Pretrained weights ({weights_dir()})")
     for column in ("file", "model", "val Dice", "size"):
         shipped.add_column(column, justify="right" if column in ("val Dice", "size") else "left")
     for row in weights:
@@ -85,8 +88,30 @@ def register(app: typer.Typer) -> None:
     @app.command("models")
     def models_command(
         as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
+        export: Path | None = typer.Option(
+            None,
+            "--export",
+            help="A training checkpoint (e.g. runs/NAME/best.pt) to export for shipping.",
+        ),
+        output: Path | None = typer.Option(
+            None, "--output", help="Where --export writes the fp16 inference-only weights."
+        ),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace --output."),
     ) -> None:
-        """List the registered networks (parameter count, description) and shipped weights."""
+        """List the registered networks (parameter count, description) and shipped weights.
+
+        With --export CKPT --output PATH: write a small fp16 inference-only copy of a
+        training checkpoint (how the shipped weights are made).
+        """
+        if export is not None:
+            from mslesion.errors import InputError
+            from mslesion.models.checkpoint import export_weights
+
+            if output is None:
+                raise InputError(export, "--export needs --output PATH.pt")
+            path = export_weights(export, output, overwrite=overwrite)
+            typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
+            return
         models = model_rows()
         weights = weight_rows()
         if as_json:

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cc3d
 import numpy as np
 from scipy import ndimage
+
+from mslesion.metrics.lesion import label_lesions, min_size_voxels
+
+__all__ = [
+    "PostprocessConfig",
+    "binarize",
+    "fill_lesion_holes",
+    "min_size_voxels",
+    "remove_small_lesions",
+]
 
 
 @dataclass(frozen=True)
@@ -20,21 +29,16 @@ class PostprocessConfig:
     connectivity: int = 26
 
 
-def min_size_voxels(min_size_mm3: float, voxel_volume_mm3: float) -> int:
-    """Smallest lesion kept, in voxels (a lesion of exactly this volume is kept)."""
-    if min_size_mm3 <= 0:
-        return 0
-    return int(np.ceil(min_size_mm3 / voxel_volume_mm3 - 1e-9))
-
-
 def remove_small_lesions(mask: np.ndarray, min_voxels: int, connectivity: int = 26) -> np.ndarray:
-    """Drop connected components of fewer than ``min_voxels`` voxels; uint8 (X, Y, Z)."""
+    """Drop connected components of fewer than ``min_voxels`` voxels; uint8 (X, Y, Z).
+
+    Components are those of :func:`mslesion.metrics.lesion.label_lesions`.
+    """
     mask = np.ascontiguousarray(mask, dtype=np.uint8)
     if min_voxels <= 1:
         return mask
-    return cc3d.dust(mask, threshold=min_voxels, connectivity=connectivity, in_place=False).astype(
-        np.uint8
-    )
+    labels, _ = label_lesions(mask, connectivity, min_voxels)
+    return (labels > 0).astype(np.uint8)
 
 
 def fill_lesion_holes(mask: np.ndarray) -> np.ndarray:

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy import ndimage
 
+from mslesion.infer.crop import brain_box
 from mslesion.infer.uncertainty import flip_sets, mean_and_std
 from mslesion.io.nifti import NiftiVolume
 from mslesion.preprocess import templates
@@ -90,17 +90,6 @@ def resolve_device(name: str) -> torch.device:
 
         raise InputError(None, "--device cuda asked for but no CUDA device is available")
     return torch.device(name)
-
-
-def brain_box(mask: np.ndarray, margin: int) -> tuple[slice, slice, slice]:
-    """Bounding box of ``mask`` (X, Y, Z) grown by ``margin`` voxels, clipped to the array."""
-    found = ndimage.find_objects(mask.astype(np.uint8))
-    if not found or found[0] is None:
-        return tuple(slice(0, s) for s in mask.shape)  # type: ignore[return-value]
-    return tuple(
-        slice(max(sl.start - margin, 0), min(sl.stop + margin, n))
-        for sl, n in zip(found[0], mask.shape, strict=True)
-    )  # type: ignore[return-value]
 
 
 class Predictor:

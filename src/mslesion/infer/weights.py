@@ -10,19 +10,17 @@ from mslesion.errors import InputError
 DEFAULT_MODEL = "default"
 
 
+def weights_dir() -> Path:
+    """The folder of shipped checkpoints inside the installed package."""
+    return Path(str(resources.files("mslesion") / "weights"))
+
+
 def shipped_models() -> dict[str, Path]:
-    """Shipped checkpoints by name (``weights/<name>.pt``); empty until a trained model ships."""
-    try:
-        folder = resources.files("mslesion") / "weights"
-    except ModuleNotFoundError:  # pragma: no cover
-        return {}
+    """Shipped checkpoints by name (``weights/<name>.pt``)."""
+    folder = weights_dir()
     if not folder.is_dir():
         return {}
-    return {
-        entry.name[: -len(".pt")]: Path(str(entry))
-        for entry in folder.iterdir()
-        if entry.name.endswith(".pt")
-    }
+    return {path.name[: -len(".pt")]: path for path in sorted(folder.glob("*.pt"))}
 
 
 def looks_like_path(spec: str) -> bool:

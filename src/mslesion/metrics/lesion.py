@@ -59,12 +59,17 @@ def label_lesions(
     return labels.astype(np.int32, copy=False), int(n)
 
 
-def min_size_voxels_for(min_size_mm3: float, spacing: Spacing) -> int:
-    """Smallest voxel count whose volume reaches ``min_size_mm3`` (0 keeps everything)."""
+def min_size_voxels(min_size_mm3: float, voxel_volume_mm3: float) -> int:
+    """Smallest lesion kept, in voxels (a lesion of exactly ``min_size_mm3`` is kept; 0 keeps
+    everything)."""
     if min_size_mm3 <= 0:
         return 0
-    voxel_mm3 = float(np.prod(np.asarray(spacing, dtype=float)))
-    return int(np.ceil(min_size_mm3 / voxel_mm3 - 1e-9))
+    return int(np.ceil(min_size_mm3 / voxel_volume_mm3 - 1e-9))
+
+
+def min_size_voxels_for(min_size_mm3: float, spacing: Spacing) -> int:
+    """:func:`min_size_voxels` for voxels of the given (X, Y, Z) spacing in mm."""
+    return min_size_voxels(min_size_mm3, float(np.prod(np.asarray(spacing, dtype=float))))
 
 
 @dataclass(frozen=True)

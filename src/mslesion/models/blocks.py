@@ -256,3 +256,17 @@ def crop_to(x: torch.Tensor, size: tuple[int, ...], scale: int = 1) -> torch.Ten
     """Crop (B, C, ...) to ``ceil(size / scale)`` voxels per spatial axis (undoes padding)."""
     keep = [math.ceil(s / scale) for s in size]
     return x[(..., *(slice(0, k) for k in keep))]
+
+
+def prior_logit_head(
+    in_channels: int, out_channels: int, foreground_prior: float = 0.01
+) -> nn.Conv3d:
+    """1x1x1 convolution to logits whose bias starts at ``logit(foreground_prior)``.
+
+    Lesions are about 1 % of brain voxels. Adam moves a bias by roughly the learning rate per
+    step, so a head starting at logit 0 (p = 0.5 everywhere) spends thousands of steps only
+    learning that most voxels are background before the Dice term sees any signal.
+    """
+    head = nn.Conv3d(in_channels, out_channels, kernel_size=1)
+    nn.init.constant_(head.bias, math.log(foreground_prior / (1.0 - foreground_prior)))
+    return head

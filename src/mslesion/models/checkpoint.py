@@ -113,3 +113,29 @@ def model_from_checkpoint(source: str | Path | dict[str, Any]) -> tuple[nn.Modul
         ) from exc
     model.eval()
     return model, ckpt
+
+
+def export_weights(
+    source: str | Path,
+    dest: str | Path,
+    *,
+    extra_metrics: dict[str, Any] | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write a small inference-only copy of a (training) checkpoint: fp16 weights, the model
+    spec, preprocessing, metrics and where it came from; optimizer and RNG state are dropped.
+
+    This is how the models shipped in ``mslesion/weights/`` are made from a run's ``best.pt``.
+    """
+    model, ckpt = model_from_checkpoint(source)
+    provenance = {
+        key: ckpt[key] for key in ("epoch", "config", "data_manifest_hash") if key in ckpt
+    }
+    shipped = make_checkpoint(
+        model,
+        preprocessing=ckpt.get("preprocessing"),
+        metrics={**ckpt.get("metrics", {}), **(extra_metrics or {})},
+        half=True,
+        training=provenance,
+    )
+    return save_checkpoint(dest, shipped, overwrite=overwrite)

@@ -28,6 +28,7 @@ from mslesion.models.blocks import (
     R2Block3d,
     crop_to,
     pad_to_multiple,
+    prior_logit_head,
 )
 from mslesion.models.registry import register_model
 from mslesion.models.unet import stage_widths
@@ -115,7 +116,7 @@ class R2AttUNet3d(nn.Module):
             AttentionDecoderStage(widths[lv + 1], widths[lv], t=t, norm=norm, dropout=dropout)
             for lv in range(depth - 1, -1, -1)
         )
-        self.head = nn.Conv3d(widths[0], out_channels, kernel_size=1)
+        self.head = prior_logit_head(widths[0], out_channels)
 
     def attention_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Attention coefficients of each decoder stage, coarse to fine, cropped to the input.

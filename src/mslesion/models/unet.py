@@ -21,6 +21,7 @@ from mslesion.models.blocks import (
     ResidualBlock3d,
     crop_to,
     pad_to_multiple,
+    prior_logit_head,
 )
 from mslesion.models.registry import register_model
 
@@ -134,7 +135,7 @@ class UNet3d(nn.Module):
         widths = stage_widths(base_channels, depth, max_channels)
         self.encoder = UNetEncoder(in_channels, widths, block=block, norm=norm, dropout=dropout)
         self.decoder = UNetDecoder(widths, block=block, norm=norm, dropout=dropout)
-        self.head = nn.Conv3d(widths[0], out_channels, kernel_size=1)
+        self.head = prior_logit_head(widths[0], out_channels)
         # d1 is full resolution, d2 half, d3 quarter (only those the depth provides).
         self.feature_channels = {f"d{lv + 1}": widths[lv] for lv in range(min(depth, 3))}
 

@@ -12,6 +12,7 @@ import cc3d
 import numpy as np
 
 from mslesion.io.atomic import write_text_atomic
+from mslesion.metrics.lesion import label_lesions
 from mslesion.preprocess import templates
 
 LESION_COLUMNS: tuple[str, ...] = (
@@ -75,14 +76,6 @@ def classify_location(codes: np.ndarray, centroid_code: int) -> str:
     if np.any(codes > 0):
         return "deep_white_matter"
     return "unknown"
-
-
-def label_lesions(mask: np.ndarray) -> tuple[np.ndarray, int]:
-    """26-connected components (as in :mod:`mslesion.metrics.lesion`): (int32 labels, count)."""
-    labels, n = cc3d.connected_components(
-        np.ascontiguousarray(mask > 0, dtype=np.uint8), connectivity=26, return_N=True
-    )
-    return labels.astype(np.int32), int(n)
 
 
 def lesion_table(

@@ -26,7 +26,7 @@ def to_ras_axes(data: np.ndarray, affine: np.ndarray) -> tuple[np.ndarray, np.nd
 
 def slice_points(mask: np.ndarray, n: int) -> list[tuple[int, int, int]]:
     """Centroid voxels of the ``n`` largest lesions of ``mask``; the volume centre if none."""
-    from mslesion.report.lesions import label_lesions
+    from mslesion.metrics.lesion import label_lesions
 
     labels, count = label_lesions(mask)
     if count == 0:

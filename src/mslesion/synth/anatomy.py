@@ -11,16 +11,24 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-import nibabel as nib
 import numpy as np
 from scipy import ndimage
 
-# The project's 1 mm MNI grid is the FSL MNI152 1 mm grid: 182x218x182 voxels, LAS voxel order.
-# Affine read once from /work/shared/data/real/*/..._FLAIR.nii.gz (identical to the atlas files).
-MNI_SHAPE_1MM: tuple[int, int, int] = (182, 218, 182)
-MNI_AFFINE_1MM = np.array(
-    [[-1.0, 0.0, 0.0, 90.0], [0.0, 1.0, 0.0, -126.0], [0.0, 0.0, 1.0, -72.0], [0.0, 0.0, 0.0, 1.0]]
-)
+from mslesion.preprocess.templates import MNI_AFFINE as MNI_AFFINE_1MM
+from mslesion.preprocess.templates import MNI_SHAPE as MNI_SHAPE_1MM
+from mslesion.preprocess.templates import default_cache_dir, template_on_grid
+
+# The project's 1 mm MNI grid (182x218x182, LAS) and the nilearn template maps are defined
+# once in :mod:`mslesion.preprocess.templates`; the ``*_1MM`` names are kept for synth code.
+__all__ = [
+    "MNI_AFFINE_1MM",
+    "MNI_SHAPE_1MM",
+    "ZONES",
+    "Template",
+    "default_cache_dir",
+    "mni_grid",
+    "mni_template",
+]
 
 # Zone labels of :attr:`Template.zones` (where MS lesions occur; McDonald-style regions).
 ZONES: dict[int, str] = {
@@ -30,18 +38,13 @@ ZONES: dict[int, str] = {
     4: "deep_wm",
 }
 
-_NILEARN_FILES = {
-    "t1": "mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz",
-    "gm": "mni_icbm152_gm_tal_nlin_sym_09a_converted.nii.gz",
-    "wm": "mni_icbm152_wm_tal_nlin_sym_09a_converted.nii.gz",
-}
-
 
 def mni_grid(voxel_size_mm: float = 1.0) -> tuple[tuple[int, int, int], np.ndarray]:
     """Shape and affine of the MNI field of view at an isotropic voxel size.
 
     1.0 gives exactly the 182x218x182 FSL grid; other sizes keep the field of view and centre
-    (e.g. 3.0 mm -> 61x73x61).
+    (e.g. 3.0 mm -> 61x73x61). Unlike :func:`mslesion.preprocess.templates.model_grid`, which
+    keeps the 1 mm box's corner, this keeps its centre; synthesis data and caches rely on that.
     """
     v = float(voxel_size_mm)
     if v == 1.0:
@@ -84,31 +87,13 @@ class Template:
         return tuple(int(s) for s in self.gm.shape)  # type: ignore[return-value]
 
 
-def nilearn_data_dir() -> Path:
-    """The folder inside the installed nilearn package that holds the MNI152 2009a maps."""
-    import nilearn
-
-    return Path(nilearn.__file__).resolve().parent / "datasets" / "data"
-
-
 def _nilearn_on_mni_grid(name: str) -> np.ndarray:
-    """One nilearn map (uint8 0..255 on a 197x233x189 RAS grid) as float32 [0, 1] on the FSL grid.
+    """One nilearn map (``"t1"``, ``"gm"`` or ``"wm"``) as float32 [0, 1] on the 1 mm FSL grid.
 
-    Both grids are 1 mm and their origins differ by whole millimetres, so the resampling is an
-    exact re-indexing (flip X, shift X by 188 and Y by 8), no interpolation.
+    A writable copy of :func:`mslesion.preprocess.templates.template_on_grid` (an exact
+    re-indexing of the nilearn grid, no interpolation).
     """
-    img = nib.load(str(nilearn_data_dir() / _NILEARN_FILES[name]))
-    src = np.asarray(img.dataobj, dtype=np.float32) / 255.0
-    # index in the nilearn grid of each FSL-grid voxel, from inv(A_src) @ A_fsl
-    mapping = np.linalg.inv(img.affine) @ MNI_AFFINE_1MM
-    out = np.zeros(MNI_SHAPE_1MM, dtype=np.float32)
-    idx = [
-        np.rint(mapping[a, a] * np.arange(MNI_SHAPE_1MM[a]) + mapping[a, 3]).astype(int)
-        for a in range(3)
-    ]
-    valid = [(i >= 0) & (i < src.shape[a]) for a, i in enumerate(idx)]
-    out[np.ix_(*valid)] = src[np.ix_(idx[0][valid[0]], idx[1][valid[1]], idx[2][valid[2]])]
-    return out
+    return np.array(template_on_grid(name, 1.0))
 
 
 def _infratentorial_region(shape: tuple[int, int, int], affine: np.ndarray) -> np.ndarray:
@@ -208,11 +193,6 @@ def _resample_to(tpl: Template, voxel_size_mm: float) -> Template:
 
 _CACHE_VERSION = 4
 _FIELDS = ("gm", "wm", "csf", "caps", "sulci", "vent_dist", "zones", "affine")
-
-
-def default_cache_dir() -> Path:
-    """``~/.cache/mslesion``: where prepared templates (and library crops) are kept between runs."""
-    return Path.home() / ".cache" / "mslesion"
 
 
 def _cache_file(voxel_size_mm: float) -> Path:

@@ -16,30 +16,13 @@ import torch
 from torch import nn
 
 from mslesion.data.dataset import VolumeData
+from mslesion.infer.crop import brain_box
 from mslesion.losses import BCEDiceLoss
 from mslesion.train.config import ValidationConfig
 
 # F.sh reports these voxel metrics; lesion TPR/FPR follow the MS literature.
 VOXEL_KEYS = ("dice", "sensitivity", "specificity", "precision", "accuracy", "f1", "iou")
 LESION_KEYS = ("lesion_tpr", "lesion_fpr", "lesion_f1", "n_true", "n_pred")
-
-
-def brain_box(
-    brain: np.ndarray, patch: Sequence[int], margin: int = 4
-) -> tuple[slice, slice, slice]:
-    """Bounding box of the brain (+ ``margin`` voxels), at least ``patch`` wide where possible."""
-    nz = np.nonzero(brain)
-    if not nz[0].size:
-        return tuple(slice(0, s) for s in brain.shape)  # type: ignore[return-value]
-    out = []
-    for axis, size in enumerate(brain.shape):
-        lo, hi = int(nz[axis].min()) - margin, int(nz[axis].max()) + 1 + margin
-        short = int(patch[axis]) - (hi - lo)
-        if short > 0:  # grow to one window so the sliding window does not need to pad
-            lo, hi = lo - short // 2, hi + short - short // 2
-        lo, hi = max(lo, 0), min(hi, size)
-        out.append(slice(lo, hi))
-    return tuple(out)  # type: ignore[return-value]
 
 
 @torch.no_grad()
@@ -84,7 +67,7 @@ def validate_volume(
     from mslesion.metrics.voxel import voxel_metrics
 
     brain = np.asarray(vol.brain)
-    box = brain_box(brain, patch) if cfg.crop_to_brain else tuple(slice(None) for _ in range(3))
+    box = brain_box(brain, 4, patch) if cfg.crop_to_brain else tuple(slice(None) for _ in range(3))
     logits = predict_logits(model, np.asarray(vol.image[box]), patch, cfg, device, amp_dtype)
     truth = np.asarray(vol.mask[box]).astype(np.uint8)
     parts = loss_fn(logits, torch.from_numpy(truth.astype(np.float32))[None, None])

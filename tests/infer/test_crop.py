@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+import numpy as np
+
+from mslesion.infer.crop import brain_box
+
+
+def test_brain_box_margin_and_clipping() -> None:
+    mask = np.zeros((20, 20, 20), dtype=bool)
+    mask[5:8, 10:12, 0:3] = True
+    box = brain_box(mask, margin=2)
+    assert box == (slice(3, 10), slice(8, 14), slice(0, 5))
+    assert brain_box(np.zeros((4, 4, 4), bool), 2) == (slice(0, 4),) * 3
+
+
+def test_brain_box_grows_narrow_axes_to_min_size_then_clips() -> None:
+    mask = np.zeros((20, 20, 20), dtype=np.uint8)
+    mask[9:11, 2:4, 5:15] = 1
+    box = brain_box(mask, margin=1, min_size=(8, 8, 8))
+    # x: 8..12 grown to 8 wide around it; y: 1..5 grown to 8 then clipped at 0; z: already wide
+    assert box == (slice(6, 14), slice(0, 7), slice(4, 16))
