@@ -112,3 +112,37 @@ def test_tta_averages_flipped_passes() -> None:
 
 def test_threshold_model_is_registered() -> None:
     assert isinstance(IntensityThreshold(), torch.nn.Module)
+
+
+def test_checkpoint_without_spacing_means_the_1mm_model_grid() -> None:
+    # Training on scans' own grids records "spacing": None; segmenting must still work.
+    model = IntensityThreshold()
+    none = Predictor(model, {"normalization": "minmax", "spacing": None}, InferenceConfig())
+    two = Predictor(
+        model, {"normalization": "minmax", "spacing": [2.0, 2.0, 2.0]}, InferenceConfig()
+    )
+    assert none.spacing == (1.0, 1.0, 1.0)
+    assert two.spacing == (2.0, 2.0, 2.0)
+
+
+def test_instance_norm_models_run_on_training_sized_windows() -> None:
+    from mslesion.infer.predictor import normalizes_with_input_statistics
+    from mslesion.models import build_model
+
+    batch = build_model("unet3d", base_channels=4, depth=2).eval()
+    instance = build_model("unet3d", base_channels=4, depth=2, norm="instance").eval()
+    assert not normalizes_with_input_statistics(batch)
+    assert normalizes_with_input_statistics(instance)
+
+    # An instance-norm model's whole-volume output differs from its windowed output, and the
+    # predictor must give the windowed one (what the model saw in training).
+    torch.manual_seed(0)
+    x = torch.rand(1, 1, 24, 24, 24)
+    prep = {"normalization": "minmax", "patch_size": [12, 12, 12]}
+    predictor = Predictor(instance, prep, InferenceConfig(overlap=0.0, channels_last=False))
+    with torch.no_grad():
+        windowed = predictor._run_network(x)
+        whole = instance(x)
+        first = instance(x[:, :, :12, :12, :12])
+    assert not torch.allclose(windowed, whole, atol=1e-4)
+    torch.testing.assert_close(windowed[:, :, :12, :12, :12], first, atol=1e-5, rtol=1e-4)

@@ -42,6 +42,17 @@ def test_open_ms_data_layout(tmp_path: Path) -> None:
     assert "no FLAIR" in found.skipped[0].reason
 
 
+def test_single_open_ms_data_patient_folder(tmp_path: Path) -> None:
+    # Given one patient's folder, its T1/T2/mask files must not become cases of their own.
+    patient = tmp_path / "patient19"
+    for name in ("FLAIR_x", "T1_x", "T2_x", "T1POST_x", "GOLD_STANDARD_x"):
+        _touch(patient / f"{name}.nii.gz")
+    cases = find_cases(patient)
+    assert [c.case_id for c in cases] == ["patient19"]
+    assert cases[0].flair.name == "FLAIR_x.nii.gz"
+    assert cases[0].lesion_mask.name == "GOLD_STANDARD_x.nii.gz"
+
+
 def test_open_ms_data_longitudinal(tmp_path: Path) -> None:
     for study in ("study1", "study2"):
         _touch(tmp_path / "patient05" / f"{study}_FLAIR.nii.gz")

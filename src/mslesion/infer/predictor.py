@@ -81,6 +81,20 @@ class Prediction:
     timings: dict[str, float]
 
 
+def normalizes_with_input_statistics(model: torch.nn.Module) -> bool:
+    """True when some layer normalises with statistics of the input itself (instance or group
+    norm, batch norm without running statistics), so outputs depend on the input's extent."""
+    per_input = (torch.nn.modules.instancenorm._InstanceNorm, torch.nn.GroupNorm)
+    for module in model.modules():
+        if isinstance(module, per_input):
+            return True
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm) and not (
+            module.track_running_stats
+        ):
+            return True
+    return False
+
+
 def resolve_device(name: str) -> torch.device:
     """``auto`` -> CUDA when available, else CPU."""
     if name == "auto":
@@ -100,6 +114,9 @@ class Predictor:
     ) -> None:
         self.config = config
         self.prep = {**DEFAULT_PREPROCESSING, **(preprocessing or {})}
+        # A network that normalises with its input's own statistics sees other numbers on a
+        # whole brain than on its training patches: run it on windows of the patch size.
+        self._whole_volume_ok = not normalizes_with_input_statistics(model)
         self.device = resolve_device(config.device)
         if config.threads:
             torch.set_num_threads(config.threads)
@@ -125,7 +142,10 @@ class Predictor:
 
     @property
     def spacing(self) -> tuple[float, float, float]:
-        sp = np.broadcast_to(np.asarray(self.prep.get("spacing", 1.0), dtype=float), (3,))
+        # None: the model was trained on its data's own grid (the 1 mm MNI scans), so the
+        # model space is the 1 mm MNI grid.
+        spacing = self.prep.get("spacing")
+        sp = np.broadcast_to(np.asarray(1.0 if spacing is None else spacing, dtype=float), (3,))
         return tuple(float(v) for v in sp)  # type: ignore[return-value]
 
     def _model_grid(self, volume: NiftiVolume, passthrough: bool) -> templates.Grid:
@@ -222,7 +242,7 @@ class Predictor:
 
         if self.config.channels_last:
             x = x.contiguous(memory_format=torch.channels_last_3d)
-        if x[0, 0].numel() <= self.config.whole_volume_max_voxels:
+        if self._whole_volume_ok and x[0, 0].numel() <= self.config.whole_volume_max_voxels:
             return self.model(x)
         roi = self.config.roi_size or tuple(
             int(v) for v in self.prep.get("patch_size", (96, 96, 96))

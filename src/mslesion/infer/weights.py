@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mslesion.errors import InputError
 
-DEFAULT_MODEL = "default"
+DEFAULT_MODEL = "unet3d-small-fsh"
 
 
 def weights_dir() -> Path:

@@ -278,7 +278,10 @@ _OMS_FILE = re.compile(
 
 
 def _open_ms_data(folder: Path) -> Discovery | None:
+    # The dataset root (patientNN/ inside) or a single patient's folder given directly.
     patients = [d for d in _subdirs(folder) if _PATIENT_DIR.match(d.name)]
+    if not patients and _PATIENT_DIR.match(folder.name):
+        patients = [folder]
     if not patients or not any(_OMS_FILE.match(p.name) for d in patients for p in _nifti_files(d)):
         return None
     found = Discovery()
