@@ -28,7 +28,6 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 err_console = Console(stderr=True)
-_state = {"debug": False}
 
 app = typer.Typer(
     name="mslesion",
@@ -58,7 +57,7 @@ def main(
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
 ) -> None:
     """Multiple sclerosis lesion segmentation on 3D FLAIR MRI."""
-    _state["debug"] = debug
+    # --debug is read from argv by run(): it must be known before typer parses anything.
 
 
 for _name in COMMAND_MODULES:
@@ -67,11 +66,11 @@ for _name in COMMAND_MODULES:
 
 def run() -> None:
     """Console-script entry: user errors become one red line and exit code 2."""
-    _state["debug"] = "--debug" in sys.argv[1:]
+    debug = "--debug" in sys.argv[1:]
     try:
         app()
     except MSLesionError as exc:
-        if _state["debug"]:
+        if debug:
             raise
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)

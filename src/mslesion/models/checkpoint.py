@@ -38,12 +38,12 @@ def make_checkpoint(
     **extra: Any,
 ) -> dict[str, Any]:
     """Checkpoint dict for ``model`` (built by ``build_model``); ``half`` stores fp16 weights."""
-    state = {k: v.detach().cpu() for k, v in _unwrap(model).state_dict().items()}
+    state = {k: v.detach().cpu() for k, v in unwrap_model(model).state_dict().items()}
     if half:
         state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     return {
         "format": FORMAT,
-        "model": model_config(_unwrap(model)).to_dict(),
+        "model": model_config(unwrap_model(model)).to_dict(),
         "state_dict": state,
         "preprocessing": dict(preprocessing or {}),
         "metrics": dict(metrics or {}),
@@ -52,12 +52,12 @@ def make_checkpoint(
     }
 
 
-def _unwrap(model: nn.Module) -> nn.Module:
+def unwrap_model(model: nn.Module) -> nn.Module:
     """The module inside DDP / torch.compile wrappers."""
     for attr in ("module", "_orig_mod"):
         inner = getattr(model, attr, None)
         if isinstance(inner, nn.Module):
-            return _unwrap(inner)
+            return unwrap_model(inner)
     return model
 
 

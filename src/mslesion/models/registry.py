@@ -76,13 +76,7 @@ def _load_builtins() -> None:
     if _loaded:
         return
     for module in _BUILTIN_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            # A built-in module not written yet (or left out of a slim install) only hides
-            # its own models; a missing dependency *inside* a module still raises.
-            if exc.name != module:
-                raise
+        importlib.import_module(module)
     _loaded = True
 
 

@@ -21,7 +21,12 @@ import torch
 from torch import nn
 
 from mslesion.io.cases import Case
-from mslesion.models.checkpoint import _unwrap, load_checkpoint, make_checkpoint, save_checkpoint
+from mslesion.models.checkpoint import (
+    load_checkpoint,
+    make_checkpoint,
+    save_checkpoint,
+    unwrap_model,
+)
 
 
 def capture_rng() -> dict[str, Any]:
@@ -89,7 +94,7 @@ def training_checkpoint(
 ) -> dict[str, Any]:
     """The checkpoint dict after ``epoch`` (0-based) finished."""
     return make_checkpoint(
-        _unwrap(model),
+        model,  # make_checkpoint unwraps DDP / compile wrappers itself
         preprocessing=preprocessing,
         metrics=metrics,
         optimizer=optimizer.state_dict(),
@@ -116,7 +121,7 @@ def restore_training(
 ) -> ResumeState:
     """Load a training checkpoint into the given objects (in place) and restore the RNGs."""
     ckpt = load_checkpoint(path)
-    _unwrap(model).load_state_dict(ckpt["state_dict"])
+    unwrap_model(model).load_state_dict(ckpt["state_dict"])
     optimizer.load_state_dict(ckpt["optimizer"])
     scheduler.load_state_dict(ckpt["scheduler"])
     if scaler is not None and ckpt.get("scaler"):
