@@ -167,3 +167,36 @@ def test_export_drops_training_state_and_keeps_the_model(tmp_path: Path, x: torc
     # A second export to the same place needs --overwrite.
     again = CliRunner().invoke(app, ["models", "--export", str(source), "--output", str(dest)])
     assert again.exit_code != 0
+
+
+def test_export_carries_threshold_and_cross_validated_metrics(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from mslesion.cli.main import app
+    from mslesion.cli.models import weight_rows
+    from mslesion.infer.predictor import Predictor
+
+    model = _trained_tiny("unet3d", norm="instance")
+    source = save_checkpoint(
+        tmp_path / "last.pt",
+        make_checkpoint(model, preprocessing=PREPROCESSING, metrics={"val_dice": 0.5}),
+    )
+    shipped_dir = tmp_path / "weights"
+    dest = shipped_dir / "m.pt"
+    args = ["models", "--export", str(source), "--output", str(dest)]
+    result = CliRunner().invoke(
+        app, [*args, "--threshold", "0.3", "--metric", "lopo_dice=0.61", "--metric", "note=x"]
+    )
+    assert result.exit_code == 0, result.output
+    shipped = load_checkpoint(dest)
+    assert shipped["postprocessing"] == {"threshold": 0.3}
+    assert shipped["metrics"]["lopo_dice"] == pytest.approx(0.61)
+    assert shipped["metrics"]["note"] == "x"
+    assert Predictor.from_checkpoint(dest).default_threshold == pytest.approx(0.3)
+    assert Predictor.from_checkpoint(source).default_threshold == pytest.approx(0.5)
+    # `mslesion models` shows the cross-validated Dice, not the run's own
+    (row,) = weight_rows(shipped_dir)
+    assert row["val_dice"] == pytest.approx(0.61) and row["validation"] == "lopo"
+    assert row["threshold"] == pytest.approx(0.3)
+    bad = CliRunner().invoke(app, [*args, "--overwrite", "--threshold", "1.5"])
+    assert bad.exit_code != 0 and "--threshold must lie in (0, 1)" in str(bad.exception)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import nibabel as nib
 import numpy as np
 import pytest
@@ -12,8 +14,20 @@ from mslesion.synth.anatomy import (
     mni_grid,
     mni_template,
 )
-from mslesion.synth.flair import add_lesions
-from mslesion.synth.lesions import RIM_MIN_ALPHA, _rim_alpha, ellipsoid_shape
+from mslesion.synth.flair import (
+    NAWM_RANGE,
+    Contrast,
+    add_lesions,
+    nawm_modulation,
+    open_sulci,
+    tissue_image,
+)
+from mslesion.synth.lesions import (
+    MIN_LESION_CONTRAST,
+    RIM_MIN_ALPHA,
+    _rim_alpha,
+    ellipsoid_shape,
+)
 from mslesion.synth.real import fill_lesions
 
 
@@ -80,3 +94,45 @@ def test_fill_lesions_replaces_lesions_with_local_white_matter() -> None:
     far = np.ones(image.shape, bool)
     far[2:10, 10:18, 10:18] = far[20:28, 10:18, 10:18] = False
     np.testing.assert_array_equal(filled[far], image[far])
+
+
+def test_regional_nawm_variation_is_wm_only_and_keeps_lesions_brighter() -> None:
+    tpl = mni_template(3.0)
+    rng = np.random.default_rng(0)
+    c = replace(Contrast.draw(rng), nawm_regional=0.12, nawm_random=0.08)  # the drawn maxima
+    nawm = nawm_modulation(tpl.nawm, 3.0, c, rng)
+    assert NAWM_RANGE[0] <= nawm.min() and nawm.max() <= NAWM_RANGE[1]
+    brain = (tpl.gm + tpl.wm + tpl.csf) > 0.5
+    flat = tissue_image(tpl.gm, tpl.wm, tpl.csf, tpl.caps, brain, c)
+    varied = tissue_image(tpl.gm, tpl.wm, tpl.csf, tpl.caps, brain, c, nawm)
+    pure_wm, no_wm = brain & (tpl.wm > 0.95), brain & (tpl.wm == 0)
+    assert np.std(varied[pure_wm] / flat[pure_wm]) > 0.03  # regional variation is there
+    np.testing.assert_array_equal(varied[no_wm], flat[no_wm])  # and only in white matter
+    # the pattern: corticospinal tract (posterior limb of the internal capsule) > frontal WM
+    inv = np.linalg.inv(tpl.affine)
+    cst, frontal = (
+        np.rint(inv @ (x, y, z, 1))[:3].astype(int) for x, y, z in ((-22, -15, 6), (-25, 40, 20))
+    )
+    assert tpl.nawm[tuple(cst)] > tpl.nawm[tuple(frontal)] + 0.5
+    # the dimmest mask voxel (rim weight, dimmest core) still beats the brightest NAWM
+    wm_img = varied[pure_wm]
+    lifted = add_lesions(
+        wm_img.copy(),
+        np.full_like(wm_img, RIM_MIN_ALPHA),
+        np.full_like(wm_img, MIN_LESION_CONTRAST),
+    )
+    assert np.all(lifted > wm_img) and lifted.min() > 1 + NAWM_RANGE[1]
+
+
+def test_sulcal_lines_are_thin_gm_and_opening_conserves_tissue() -> None:
+    tpl = mni_template(3.0)
+    assert tpl.sulci.max() > 0.9
+    lines = tpl.sulci > 0.5
+    # between WM banks, not inside WM; a few percent of the brain, not the whole cortex
+    assert np.median(tpl.wm[lines]) < 0.3
+    assert 0.005 < lines.sum() / ((tpl.gm + tpl.wm) > 0.5).sum() < 0.15
+    c = replace(Contrast.draw(np.random.default_rng(1)), sulci_open=0.95)
+    gm, csf = open_sulci(tpl.gm, tpl.csf, tpl.sulci, 3.0, c, np.random.default_rng(1))
+    assert gm.min() >= 0
+    np.testing.assert_allclose(gm + csf, tpl.gm + tpl.csf, atol=1e-6)
+    assert (csf - tpl.csf)[lines].mean() > 0.2  # the lines really open

@@ -145,3 +145,18 @@ def test_dataset_items_are_generate_case() -> None:
 def test_bad_config_is_a_config_error(kwargs: dict[str, object]) -> None:
     with pytest.raises(ConfigError):
         SynthConfig(**kwargs)  # type: ignore[arg-type]
+
+
+def test_confluent_plaques_sit_behind_the_ventricles_centre() -> None:
+    from mslesion.synth.generate import _ventricle_centre
+
+    y_centre = _ventricle_centre(3.0)[1]
+    plaques = [
+        r
+        for seed in (0, 1, 2)
+        for r in generate_case(seed, SynthConfig(voxel_size_mm=3.0, lesion_load="high")).lesions
+        if r["shape"] == "plaque"
+    ]
+    assert plaques, "high load should draw large posterior plaques"
+    assert all(r["centre_vox"][1] < y_centre for r in plaques)
+    assert max(r["volume_mm3"] for r in plaques) > 3000  # large, confluent

@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "preprocess",
     "evaluate",
     "train",
+    "crossval",
     "models",
 )
 

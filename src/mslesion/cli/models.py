@@ -47,7 +47,12 @@ def weight_rows(folder: Path | None = None) -> list[dict[str, Any]]:
             row["error"] = exc.problem
         else:
             row["model"] = ckpt["model"]["name"]
-            row["val_dice"] = ckpt.get("metrics", {}).get("val_dice")
+            metrics = ckpt.get("metrics", {})
+            # A cross-validated Dice (mean over held-out patients) outranks one run's own
+            # validation Dice when the exported weights carry both.
+            row["val_dice"] = metrics.get("lopo_dice", metrics.get("val_dice"))
+            row["validation"] = "lopo" if "lopo_dice" in metrics else "run"
+            row["threshold"] = (ckpt.get("postprocessing") or {}).get("threshold", 0.5)
             row["preprocessing"] = ckpt.get("preprocessing", {})
         rows.append(row)
     return rows
@@ -72,16 +77,35 @@ def _print_tables(models: list[dict[str, Any]], weights: list[dict[str, Any]]) -
         console.print(f"No pretrained weights shipped in {weights_dir()}.")
         return
     shipped = Table(title=f"Pretrained weights ({weights_dir()})")
-    for column in ("file", "model", "val Dice", "size"):
-        shipped.add_column(column, justify="right" if column in ("val Dice", "size") else "left")
+    for column in ("file", "model", "val Dice", "threshold", "size"):
+        shipped.add_column(column, justify="left" if column in ("file", "model") else "right")
     for row in weights:
         if "error" in row:
-            shipped.add_row(row["file"], f"[red]{row['error']}[/]", "", f"{row['size_mb']} MB")
+            shipped.add_row(row["file"], f"[red]{row['error']}[/]", "", "", f"{row['size_mb']} MB")
             continue
         dice = row["val_dice"]
         dice_text = "n/a" if dice is None else f"{float(dice):.3f}"
-        shipped.add_row(row["file"], row["model"], dice_text, f"{row['size_mb']} MB")
+        if dice is not None and row["validation"] == "lopo":
+            dice_text += " (LOPO)"
+        shipped.add_row(
+            row["file"], row["model"], dice_text, f"{row['threshold']:g}", f"{row['size_mb']} MB"
+        )
     console.print(shipped)
+
+
+def _parse_metrics(items: list[str]) -> dict[str, Any]:
+    from mslesion.errors import InputError
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise InputError(None, f"--metric expects KEY=VALUE, got {item!r}")
+        try:
+            out[key] = float(raw)
+        except ValueError:
+            out[key] = raw
+    return out
 
 
 def register(app: typer.Typer) -> None:
@@ -96,6 +120,17 @@ def register(app: typer.Typer) -> None:
         output: Path | None = typer.Option(
             None, "--output", help="Where --export writes the fp16 inference-only weights."
         ),
+        threshold: float = typer.Option(
+            None,
+            "--threshold",
+            help="With --export: the probability threshold segment uses for this model.",
+        ),
+        metric: list[str] = typer.Option(
+            [],
+            "--metric",
+            help="With --export: KEY=VALUE stored in the weights' metrics, e.g. "
+            "lopo_dice=0.61 (repeatable).",
+        ),
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace --output."),
     ) -> None:
         """List the registered networks (parameter count, description) and shipped weights.
@@ -109,7 +144,15 @@ def register(app: typer.Typer) -> None:
 
             if output is None:
                 raise InputError(export, "--export needs --output PATH.pt")
-            path = export_weights(export, output, overwrite=overwrite)
+            if threshold is not None and not 0 < threshold < 1:
+                raise InputError(None, f"--threshold must lie in (0, 1), got {threshold}")
+            path = export_weights(
+                export,
+                output,
+                extra_metrics=_parse_metrics(metric),
+                threshold=threshold,
+                overwrite=overwrite,
+            )
             typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
             return
         models = model_rows()

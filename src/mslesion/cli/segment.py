@@ -150,7 +150,11 @@ def register(app: typer.Typer) -> None:
         brain_mask: Path = typer.Option(
             None, "--brain-mask", help="Brain mask (single input only)."
         ),
-        threshold: float = typer.Option(0.5, "--threshold", help="Probability threshold."),
+        threshold: float = typer.Option(
+            None,
+            "--threshold",
+            help="Probability threshold (default: the model's own, else 0.5).",
+        ),
         min_lesion_size: float = typer.Option(
             3.0, "--min-lesion-size", help="Smallest lesion kept, mm³."
         ),
@@ -177,7 +181,7 @@ def register(app: typer.Typer) -> None:
         inputs = list(inputs or [])
         if device not in ("auto", "cpu", "cuda"):
             raise InputError(None, f"--device must be auto, cpu or cuda, not {device!r}")
-        if not 0 < threshold < 1:
+        if threshold is not None and not 0 < threshold < 1:
             raise InputError(None, f"--threshold must be between 0 and 1, not {threshold}")
         if example:
             from mslesion.synth import write_example
@@ -192,6 +196,8 @@ def register(app: typer.Typer) -> None:
         predictor = Predictor.from_checkpoint(
             resolve_model(model), InferenceConfig(tta=tta, uncertainty=uncertainty, device=device)
         )
+        if threshold is None:
+            threshold = predictor.default_threshold
         post = PostprocessConfig(threshold=threshold, min_lesion_size_mm3=min_lesion_size)
         cases, failed_inputs = collect_cases(inputs)
         if brain_mask is not None and len(cases) != 1:

@@ -114,6 +114,8 @@ class Predictor:
     ) -> None:
         self.config = config
         self.prep = {**DEFAULT_PREPROCESSING, **(preprocessing or {})}
+        #: the checkpoint's own post-processing defaults (e.g. ``threshold``), if any
+        self.postprocessing: dict[str, Any] = {}
         # A network that normalises with its input's own statistics sees other numbers on a
         # whole brain than on its training patches: run it on windows of the patch size.
         self._whole_volume_ok = not normalizes_with_input_statistics(model)
@@ -138,7 +140,14 @@ class Predictor:
             raise InputError(
                 where, f"corrupt or unreadable model file ({type(exc).__name__}: {exc})"[:200]
             ) from exc
-        return cls(model, ckpt.get("preprocessing"), config)
+        predictor = cls(model, ckpt.get("preprocessing"), config)
+        predictor.postprocessing = dict(ckpt.get("postprocessing") or {})
+        return predictor
+
+    @property
+    def default_threshold(self) -> float:
+        """The model's own probability threshold (cross-validated at export), else 0.5."""
+        return float(self.postprocessing.get("threshold", 0.5))
 
     @property
     def spacing(self) -> tuple[float, float, float]:

@@ -120,13 +120,18 @@ def export_weights(
     dest: str | Path,
     *,
     extra_metrics: dict[str, Any] | None = None,
+    threshold: float | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Write a small inference-only copy of a (training) checkpoint: fp16 weights, the model
     spec, preprocessing, metrics and where it came from; optimizer and RNG state are dropped.
 
+    ``threshold``: the probability threshold ``mslesion segment`` uses for this model unless
+    told otherwise (stored as ``postprocessing.threshold``; chosen by cross-validation).
     This is how the models shipped in ``mslesion/weights/`` are made from a run's ``best.pt``.
     """
+    if threshold is not None and not 0.0 < threshold < 1.0:
+        raise ValueError(f"threshold must lie in (0, 1), got {threshold}")
     model, ckpt = model_from_checkpoint(source)
     provenance = {
         key: ckpt[key] for key in ("epoch", "config", "data_manifest_hash") if key in ckpt
@@ -137,5 +142,9 @@ def export_weights(
         metrics={**ckpt.get("metrics", {}), **(extra_metrics or {})},
         half=True,
         training=provenance,
+        postprocessing={
+            **ckpt.get("postprocessing", {}),
+            **({} if threshold is None else {"threshold": float(threshold)}),
+        },
     )
     return save_checkpoint(dest, shipped, overwrite=overwrite)

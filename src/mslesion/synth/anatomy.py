@@ -65,8 +65,12 @@ class Template:
         gm, wm, csf: float32 tissue probabilities in [0, 1] (sum <= 1; 0 outside the brain).
         caps: float32 [0, 1] periventricular-cap weight (thin rims at the ventricular horns).
         sulci: float32 [0, 1] share of ``gm`` that is really sulcal CSF blurred in by template
-            averaging (GM more than ~2.5 mm from WM inside the sulci); samples move a random
-            fraction of it to CSF to open the sulci.
+            averaging: a ~1.5 mm line along the mid-surface of the GM between two white-matter
+            banks (the medial ridge of the distance to WM); samples move a random, regionally
+            varying fraction of it to CSF to open the sulci.
+        nawm: float32 regional white-matter brightness pattern (unitless, about [-1, 1]):
+            +1 along the corticospinal tracts, +0.6 in the lateral posterior periventricular WM,
+            -0.6 in the frontal WM; samples scale it by a few percent (``flair.nawm_modulation``).
         vent_dist: float32 distance to the lateral ventricles in mm (capped at 40).
         zones: uint8 lesion-location zones (see :data:`ZONES`, 0 = no lesion allowed).
         affine: 4x4 voxel-to-world matrix; voxel_size_mm: isotropic voxel size.
@@ -77,6 +81,7 @@ class Template:
     csf: np.ndarray
     caps: np.ndarray
     sulci: np.ndarray
+    nawm: np.ndarray
     vent_dist: np.ndarray
     zones: np.ndarray
     affine: np.ndarray
@@ -110,6 +115,81 @@ def _infratentorial_region(shape: tuple[int, int, int], affine: np.ndarray) -> n
     return np.broadcast_to(z <= top, shape) & np.ones((shape[0], 1, 1), bool)
 
 
+def _sharpen_wm(wm: np.ndarray, tissue: np.ndarray) -> np.ndarray:
+    """White-matter fraction with a ~1 mm GM/WM boundary instead of the template's ~3 mm.
+
+    Averaging 152 brains smears the GM/WM edge, so the cortical ribbon and the WM cores of the
+    gyri barely show in a FLAIR rendered from the raw maps; a logistic ramp around 0.5 (width
+    0.1) restores an individual-brain edge without moving it. Never exceeds GM+WM.
+    """
+    sharp = 1.0 / (1.0 + np.exp(-(wm - 0.5) / 0.1))
+    return np.minimum(sharp, tissue).astype(np.float32)
+
+
+def _sulcal_lines(
+    wm: np.ndarray, hull: np.ndarray, depth: np.ndarray, infra: np.ndarray
+) -> np.ndarray:
+    """Float32 [0, 1]: a ~1.5 mm line through the middle of the GM between opposite WM banks.
+
+    In a single brain each sulcus is a thin CSF sheet midway between the two banks of cortex;
+    in the template it is blurred into GM. Its place is the medial ridge of the distance to WM
+    (where that distance stops increasing: gradient magnitude < 0.6 instead of 1), at least
+    1.2 mm from WM, less than 24 mm deep (cortex, not the deep grey nuclei), and away from the
+    cerebellum, whose folia are below 1 mm.
+    """
+    dist = ndimage.distance_transform_edt(wm < 0.5)
+    grad = np.sqrt(sum(g * g for g in np.gradient(ndimage.gaussian_filter(dist, 0.8))))
+    near_infra = ndimage.binary_dilation(infra, iterations=4)
+    ridge = (grad < 0.6) & (dist > 1.2) & hull & (depth < 24) & ~near_infra
+    return np.clip(ndimage.gaussian_filter(ridge.astype(np.float32), 0.6) * 2.5, 0.0, 1.0)
+
+
+# Corticospinal tract centre line in MNI mm (|x|, y, z), from the corona radiata down through the
+# posterior limb of the internal capsule and the cerebral peduncle to the pons. Real FLAIR often
+# shows it mildly hyperintense; a hand-written polyline because no offline atlas ships it.
+_CST_MM = np.array(
+    [
+        (24, -22, 55),
+        (24, -19, 35),
+        (23, -16, 18),
+        (21, -15, 6),
+        (16, -18, -8),
+        (11, -22, -20),
+        (8, -26, -32),
+    ],
+    dtype=np.float64,
+)
+
+
+def _nawm_pattern(
+    shape: tuple[int, int, int], affine: np.ndarray, vent_dist: np.ndarray, y_vent: float
+) -> np.ndarray:
+    """Float32 regional NAWM brightness pattern (unitless, ~[-0.6, 1]) on the 1 mm grid.
+
+    Three smooth components that real FLAIR shows and a single texture does not: brighter
+    corticospinal tracts (Gaussian tube, sigma 4 mm), brighter posterior periventricular WM
+    (decays over ~8 mm from the ventricles, behind their centre), darker frontal WM (ramp from
+    y = +10 mm to +50 mm).
+    """
+    ii, jj, kk = np.meshgrid(*[np.arange(s, dtype=np.float32) for s in shape], indexing="ij")
+    x = affine[0, 0] * ii + affine[0, 3]
+    y = affine[1, 1] * jj + affine[1, 3]
+    z = affine[2, 2] * kk + affine[2, 3]
+    # distance to the tract polyline, per z: interpolate the centre at each voxel's height
+    order = np.argsort(_CST_MM[:, 2])
+    cz, cx, cy = _CST_MM[order, 2], _CST_MM[order, 0], _CST_MM[order, 1]
+    zc = np.clip(z, cz[0], cz[-1])
+    tx, ty = np.interp(zc, cz, cx).astype(np.float32), np.interp(zc, cz, cy).astype(np.float32)
+    beyond = np.maximum(np.maximum(cz[0] - z, z - cz[-1]), 0)  # fade past the ends
+    d2 = (np.abs(x) - tx) ** 2 + (y - ty) ** 2 + beyond**2
+    cst = np.exp(-d2 / (2 * 4.0**2))
+    posterior = np.clip((y_vent - jj) / 15.0, 0.0, 1.0)  # voxel rows behind the ventricles' centre
+    lateral = np.clip((np.abs(x) - 8.0) / 8.0, 0.0, 1.0)  # not the splenium on the midline
+    halo = np.exp(-np.maximum(vent_dist - 1.0, 0.0) / 8.0) * (vent_dist > 0) * posterior * lateral
+    frontal = np.clip((y - 10.0) / 40.0, 0.0, 1.0)
+    return (cst + 0.6 * halo - 0.6 * frontal).astype(np.float32)
+
+
 def _build_template_1mm() -> Template:
     gm = _nilearn_on_mni_grid("gm")
     wm = _nilearn_on_mni_grid("wm")
@@ -137,17 +217,11 @@ def _build_template_1mm() -> Template:
         ventricles = np.isin(labels, 1 + np.flatnonzero(sizes >= 300))
     vent_dist = np.minimum(ndimage.distance_transform_edt(~ventricles), 40.0).astype(np.float32)
 
-    wm_dist = ndimage.distance_transform_edt(wm < 0.5)
     infra = _infratentorial_region(MNI_SHAPE_1MM, MNI_AFFINE_1MM)
-    # not at the outer surface (gyral crowns) nor in the cerebellum's folia
-    away_from_infra = 1.0 - ndimage.gaussian_filter(infra.astype(np.float32), 4.0)
-    sulci = (
-        np.clip((wm_dist - 2.5) / 2.0, 0.0, 1.0)
-        * ((depth > 3) & (depth < 14) & (gm > 0.2))
-        * away_from_infra
-    )
-    sulci = sulci.astype(np.float32)
+    wm_sharp = _sharpen_wm(wm, tissue)
+    sulci = _sulcal_lines(wm_sharp, hull, depth, infra)
 
+    # zones keep the template's own (unsharpened) maps: the location shares were tuned on them
     cortex = (gm > 0.5) & (depth < 10)
     ctx_dist = ndimage.distance_transform_edt(~cortex)
     whiteish = wm > 0.6
@@ -163,7 +237,11 @@ def _build_template_1mm() -> Template:
     horn = np.clip((np.abs(np.arange(MNI_SHAPE_1MM[1]) - y_centre) - 12.0) / 15.0, 0.0, 1.0)
     rim = np.exp(-np.maximum(vent_dist - 1.0, 0.0) / 2.0) * (vent_dist > 0) * (wm > 0.3)
     caps = (rim * horn[None, :, None]).astype(np.float32)
-    return Template(gm, wm, csf, caps, sulci, vent_dist, zones, MNI_AFFINE_1MM.copy(), 1.0)
+    nawm = _nawm_pattern(MNI_SHAPE_1MM, MNI_AFFINE_1MM, vent_dist, y_centre)
+    gm_sharp = np.clip(tissue - wm_sharp, 0.0, 1.0).astype(np.float32)
+    return Template(
+        gm_sharp, wm_sharp, csf, caps, sulci, nawm, vent_dist, zones, MNI_AFFINE_1MM.copy(), 1.0
+    )
 
 
 def _resample_to(tpl: Template, voxel_size_mm: float) -> Template:
@@ -184,6 +262,7 @@ def _resample_to(tpl: Template, voxel_size_mm: float) -> Template:
         csf=smooth(tpl.csf),
         caps=smooth(tpl.caps),
         sulci=smooth(tpl.sulci),
+        nawm=smooth(tpl.nawm),
         vent_dist=smooth(tpl.vent_dist) * np.float32(1.0),
         zones=smooth(tpl.zones, order=0),
         affine=affine,
@@ -191,8 +270,8 @@ def _resample_to(tpl: Template, voxel_size_mm: float) -> Template:
     )
 
 
-_CACHE_VERSION = 4
-_FIELDS = ("gm", "wm", "csf", "caps", "sulci", "vent_dist", "zones", "affine")
+_CACHE_VERSION = 5
+_FIELDS = ("gm", "wm", "csf", "caps", "sulci", "nawm", "vent_dist", "zones", "affine")
 
 
 def _cache_file(voxel_size_mm: float) -> Path:

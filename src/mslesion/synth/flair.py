@@ -25,17 +25,65 @@ class Contrast:
     texture: float  # std of the fine multiplicative tissue texture
     bias: float  # std of the log bias field
     scale: float  # scanner intensity of WM
+    nawm_regional: float = 0.0  # gain of the template's regional NAWM pattern (CST, posterior)
+    nawm_random: float = 0.0  # std of a random ~25 mm WM-only brightness field
+    blur_mm: float = 0.6  # Gaussian sigma (mm) of the final resampling blur
+    sulci_open: float = 0.65  # mean share of the template's sulcal lines opened into CSF
 
     @classmethod
     def draw(cls, rng: np.random.Generator) -> Contrast:
         return cls(
-            csf=float(rng.uniform(0.10, 0.24)),
-            gm=float(rng.uniform(1.15, 1.28)),
+            csf=float(rng.uniform(0.06, 0.20)),
+            gm=float(rng.uniform(1.22, 1.38)),
             cap_gain=float(rng.uniform(0.05, 0.20)),
-            texture=float(rng.uniform(0.07, 0.11)),
+            texture=float(rng.uniform(0.05, 0.08)),
             bias=float(rng.uniform(0.10, 0.18)),
             scale=float(rng.uniform(90.0, 220.0)),
+            nawm_regional=float(rng.uniform(0.06, 0.12)),
+            nawm_random=float(rng.uniform(0.04, 0.08)),
+            # real MNI-space scans range from crisp 3D (sigma ~0.5 mm) to soft resampled 2D
+            blur_mm=float(rng.uniform(0.5, 0.9)),
+            sulci_open=float(rng.uniform(0.35, 0.8)),
         )
+
+
+#: Clip of the WM brightness modulation (WM = 1 + this). Lesion cores are >= 1.6 x WM, so a
+#: modulated WM of at most 1.3 keeps every mask voxel brighter than its surrounding WM.
+NAWM_RANGE = (-0.2, 0.3)
+
+
+def nawm_modulation(
+    pattern: np.ndarray, voxel_size_mm: float, c: Contrast, rng: np.random.Generator
+) -> np.ndarray:
+    """Relative WM brightness offset (X, Y, Z) float32: regional pattern + random ~25 mm field.
+
+    Real NAWM varies smoothly between regions (brighter corticospinal tract and posterior
+    periventricular WM, darker frontal WM, patchy "dirty" WM), not only at the ~6 mm texture
+    scale. Applied to the WM fraction only (see :func:`tissue_image`).
+    """
+    field = smooth_field(pattern.shape, 25.0 / voxel_size_mm, rng)[0] * np.float32(c.nawm_random)
+    field += pattern * np.float32(c.nawm_regional)
+    return np.clip(field, *NAWM_RANGE, out=field)
+
+
+def open_sulci(
+    gm: np.ndarray,
+    csf: np.ndarray,
+    sulci: np.ndarray,
+    voxel_size_mm: float,
+    c: Contrast,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Move a regionally varying share of the sulcal lines from GM to CSF; returns (gm, csf).
+
+    The share varies over ~20 mm (some sulci wide open, others closed, as in a real brain),
+    which also breaks the template's regular look; never more than the GM that is there.
+    """
+    share = smooth_field(gm.shape, 20.0 / voxel_size_mm, rng)[0] * np.float32(0.5)
+    share += np.float32(c.sulci_open)
+    np.clip(share, 0.0, 1.0, out=share)
+    opened = np.minimum(sulci * share, gm)
+    return gm - opened, csf + opened
 
 
 def tissue_image(
@@ -45,10 +93,15 @@ def tissue_image(
     caps: np.ndarray,
     brain: np.ndarray,
     c: Contrast,
+    nawm: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Noise-free partial-volume mix (X, Y, Z) float32, WM = 1, 0 outside ``brain``."""
+    """Noise-free partial-volume mix (X, Y, Z) float32, WM = 1, 0 outside ``brain``.
+
+    ``nawm`` (from :func:`nawm_modulation`) makes the WM level ``1 + nawm`` voxel by voxel.
+    """
     total = np.maximum(gm + wm + csf, np.float32(1e-3))
-    img = (gm * np.float32(c.gm) + wm + csf * np.float32(c.csf)) / total
+    wm_level = wm if nawm is None else wm * (1 + nawm)
+    img = (gm * np.float32(c.gm) + wm_level + csf * np.float32(c.csf)) / total
     img *= 1 + np.float32(c.cap_gain) * caps
     img[~brain] = 0
     return img
@@ -67,8 +120,12 @@ def add_lesions(img: np.ndarray, alpha: np.ndarray, contrast: np.ndarray) -> np.
 def texture_and_bias(
     img: np.ndarray, voxel_size_mm: float, c: Contrast, rng: np.random.Generator, bias: bool
 ) -> np.ndarray:
-    """Multiply by tissue texture (~6 mm) and, if ``bias``, a smooth bias field (~80 mm)."""
-    field = smooth_field(img.shape, 6.0 / voxel_size_mm, rng)[0] * np.float32(c.texture)
+    """Multiply by tissue texture (~4 mm) and, if ``bias``, a smooth bias field (~80 mm).
+
+    (Regional WM variation at ~25 mm is :func:`nawm_modulation`; at 6 mm this texture looked
+    blotchy next to the finer grain of real NAWM.)
+    """
+    field = smooth_field(img.shape, 4.0 / voxel_size_mm, rng)[0] * np.float32(c.texture)
     if bias:
         field += smooth_field(img.shape, 80.0 / voxel_size_mm, rng)[0] * np.float32(c.bias)
     img *= np.exp(field)
@@ -86,8 +143,9 @@ def acquire(
 ) -> np.ndarray:
     """Slice-thickness blur along Z, Rician noise (sigma = 1/snr of WM), resampling blur, scale.
 
-    The final mild blur (sigma 0.6 mm) mimics the interpolation of registering a scan to MNI
-    space, which every real scan here went through: without it the noise looks too crisp.
+    The final blur (sigma ``c.blur_mm``, 0.5-0.9 mm) mimics the acquisition resolution and the
+    interpolation of registering a scan to MNI space, which every real scan here went through:
+    without it the noise and edges look too crisp.
     """
     if slice_thickness_mm and slice_thickness_mm > voxel_size_mm:
         sigma = slice_thickness_mm / 2.3548 / voxel_size_mm  # FWHM -> Gaussian sigma, in voxels
@@ -97,7 +155,7 @@ def acquire(
         real = img + rng.standard_normal(img.shape, dtype=np.float32) * s
         imag = rng.standard_normal(img.shape, dtype=np.float32) * s
         img = np.sqrt(real * real + imag * imag)
-    resample_sigma = 0.6 / voxel_size_mm
+    resample_sigma = c.blur_mm / voxel_size_mm
     if resample_sigma >= 0.3:
         img = ndimage.gaussian_filter(img, resample_sigma, truncate=2.5)
     img *= np.float32(c.scale)

@@ -16,7 +16,15 @@ import numpy as np
 from mslesion.synth.anatomy import Template, mni_template
 from mslesion.synth.config import SynthCase, SynthConfig
 from mslesion.synth.fields import random_sampling_grid, warp_linear, warp_nearest
-from mslesion.synth.flair import Contrast, acquire, add_lesions, texture_and_bias, tissue_image
+from mslesion.synth.flair import (
+    Contrast,
+    acquire,
+    add_lesions,
+    nawm_modulation,
+    open_sulci,
+    texture_and_bias,
+    tissue_image,
+)
 from mslesion.synth.lesions import LesionCanvas, PlacementContext, allowed_region, place_procedural
 
 
@@ -74,9 +82,8 @@ def _template_image(
     Rendering before warping means one trilinear warp per sample instead of one per tissue map
     (the warp dominates the cost at 1 mm).
     """
-    # atrophy/sulcal widening: move a random share of the template's blurred-in sulcal CSF out of GM
-    opened = tpl.sulci * np.float32(rng.uniform(0.4, 0.9))
-    gm, csf = tpl.gm - opened, tpl.csf + opened
+    # open the sulci the template blurred into GM (by a regionally varying share)
+    gm, csf = open_sulci(tpl.gm, tpl.csf, tpl.sulci, config.voxel_size_mm, contrast, rng)
     allowed = allowed_region(gm, tpl.wm, csf)
     if config.anatomy == "real":
         from mslesion.synth.real import real_anatomy
@@ -87,7 +94,8 @@ def _template_image(
         image = image.copy()
     else:
         brain = (gm + tpl.wm + csf) > 0.5
-        image = tissue_image(gm, tpl.wm, csf, tpl.caps, brain, contrast)
+        nawm = nawm_modulation(tpl.nawm, config.voxel_size_mm, contrast, rng)
+        image = tissue_image(gm, tpl.wm, csf, tpl.caps, brain, contrast, nawm)
     labels = np.where(allowed, ALLOWED, np.where(brain, BRAIN, 0)).astype(np.uint8)
     return image, labels
 

@@ -22,6 +22,11 @@ from mslesion.synth.fields import SamplingGrid, lookup
 ZONE_SHARES: dict[int, float] = {1: 0.38, 2: 0.20, 3: 0.14, 4: 0.28}
 #: Median lesion volume in mm^3 per zone (log-normal sizes, sigma 1.0).
 ZONE_MEDIAN_MM3: dict[int, float] = {1: 45.0, 2: 14.0, 3: 20.0, 4: 18.0}
+#: Share of confluent lesions that are large posterior plaques (trigone, occipital horns).
+POSTERIOR_BAND_SHARE = 0.6  # (the rest: thin bands anywhere)
+#: Dimmest lesion core / WM ratio any lesion gets (posterior plaques; focal lesions: 1.9-2.4).
+#: Must stay above the brightest NAWM (``flair.NAWM_RANGE``: WM <= 1.3) for mask exactness.
+MIN_LESION_CONTRAST = 1.7
 RIM_MIN_ALPHA = (
     0.6  # lesion rim weight: the dimmest mask voxel is still 60 % of the way to the core
 )
@@ -166,12 +171,19 @@ def place_procedural(
     zones = np.array(sorted(points))
     shares = np.array([ZONE_SHARES[z] for z in zones])
     v = ctx.voxel_size_mm
-    n_bands = {"low": 0, "medium": int(rng.integers(1, 3)), "high": int(rng.integers(2, 6))}[
+    n_bands = {"low": 0, "medium": int(rng.integers(1, 4)), "high": int(rng.integers(2, 6))}[
         config.lesion_load
     ]
-    for _ in range(n_bands):
-        if 1 in points:
-            _paint_band(ctx, canvas, points[1][rng.integers(len(points[1]))], rng)
+    if 1 in points:
+        peri = points[1]
+        # MS plaques cluster at the trigones and occipital horns (as in MSLesSeg P14): most
+        # confluent lesions are plaques behind the ventricles' centre (smaller Y = posterior)
+        posterior = peri[peri[:, 1] < np.median(peri[:, 1]) - 10.0 / v]
+        for _ in range(n_bands):
+            if posterior.size > 0 and rng.random() < POSTERIOR_BAND_SHARE:
+                _paint_plaque(ctx, canvas, posterior[rng.integers(len(posterior))], rng)
+            else:
+                _paint_band(ctx, canvas, peri[rng.integers(len(peri))], rng)
     for _ in range(n_lesions):
         zone = int(rng.choice(zones, p=shares / shares.sum()))
         centre = points[zone][rng.integers(len(points[zone]))].astype(np.float32)
@@ -202,6 +214,7 @@ def _paint_band(
     """A confluent periventricular plaque: WM in a wavy 3-8 mm of the ventricle, 12-25 mm across."""
     v = ctx.voxel_size_mm
     radius = rng.uniform(12, 25) / v
+    thick_mm = rng.uniform(3, 8)
     sl = _crop_slices(centre, int(radius) + 2, ctx.allowed.shape)
     grid = _local_grid(sl)
     vent = lookup(ctx.template.vent_dist, ctx.coords[sl], order=1) * (
@@ -210,9 +223,7 @@ def _paint_band(
     wavy = ndimage.zoom(
         rng.standard_normal((4, 4, 4)).astype(np.float32), [g / 4 for g in grid.shape[:3]], order=1
     )
-    thickness = (
-        rng.uniform(3, 8) + 1.5 * wavy[: vent.shape[0], : vent.shape[1], : vent.shape[2]]
-    ) / v
+    thickness = (thick_mm + 1.5 * wavy[: vent.shape[0], : vent.shape[1], : vent.shape[2]]) / v
     near = np.sqrt(((grid - centre) ** 2).sum(-1)) <= radius
     shape_mask = near & (vent > 0) & (vent <= thickness) & ctx.allowed[sl]
     labels, n = ndimage.label(shape_mask)
@@ -228,6 +239,53 @@ def _paint_band(
     )
 
 
+def _paint_plaque(
+    ctx: PlacementContext, canvas: LesionCanvas, wall: np.ndarray, rng: np.random.Generator
+) -> None:
+    """A large fluffy posterior periventricular plaque (trigone / occipital horn, as in P14).
+
+    Two to four lumpy lobes (radii 4-13 mm each) around a centre 0.3 lobe radius out from the
+    ventricle wall along its normal, kept in one piece and clipped to allowed WM: an irregular
+    20-35 mm mass abutting the ventricle, not a constant-thickness crescent. A wide rim (4 mm)
+    makes its intensity fade towards the edge like a real confluent plaque.
+    """
+    v = ctx.voxel_size_mm
+    normal = _ventricle_normal(ctx, wall)
+    normal = normal / max(float(np.linalg.norm(normal)), 1e-6)
+    r_main = rng.uniform(8.0, 13.0) / v
+    # ``wall`` is any point <= 8 mm from the ventricle: step back to the wall, then 0.3 r out
+    here = ctx.coords[tuple(wall.astype(int))][None]
+    to_wall = float(lookup(ctx.template.vent_dist, here, order=1)[0]) / v  # mm -> voxels
+    centre = wall + normal * (0.3 * r_main - to_wall)
+    sl = _crop_slices(centre, int(np.ceil(2.2 * r_main)) + 2, ctx.allowed.shape)
+    grid = _local_grid(sl)
+    shape_mask = np.zeros(grid.shape[:3], bool)
+    for lobe in range(int(rng.integers(2, 5))):
+        r = r_main if lobe == 0 else r_main * rng.uniform(0.45, 0.8)
+        offset = 0 if lobe == 0 else rng.normal(0, 0.55 * r_main, size=3)
+        radii = r * rng.uniform(0.7, 1.3, size=3)
+        shape_mask |= ellipsoid_shape(
+            grid, centre + offset, radii, _random_rotation(rng), 0.25, rng
+        )
+    shape_mask &= ctx.allowed[sl]
+    labels, n = ndimage.label(shape_mask)
+    if n > 1:
+        sizes = ndimage.sum_labels(shape_mask, labels, np.arange(1, n + 1))
+        shape_mask = labels == 1 + int(np.argmax(sizes))
+    alpha = _rim_alpha(shape_mask, rim_vox=max(1.0, 4.0 / v))
+    # dimmer than focal lesions (P14's plaques: ~1.4-1.5 x NAWM), still above any NAWM level
+    record = {
+        "zone": "periventricular",
+        "shape": "plaque",
+        "contrast": rng.uniform(MIN_LESION_CONTRAST, 2.0),
+    }
+    paint(canvas, sl, alpha, record)
+
+
 def draw_contrast(rng: np.random.Generator) -> float:
-    """Lesion core / NAWM intensity ratio; real scans here measure 1.33-1.56 (median per scan)."""
-    return float(rng.uniform(1.6, 2.0))
+    """Lesion core / NAWM intensity ratio (before rim, blur and noise).
+
+    Real scans here measure 1.33-1.74 as the median over the mask; rims, partial volume and the
+    acquisition blur bring these cores down to about 1.3-1.6 measured the same way.
+    """
+    return float(rng.uniform(1.9, 2.4))

@@ -79,8 +79,16 @@ class OptimConfig:
 
 @dataclass(frozen=True)
 class SchedulerConfig:
-    """ReduceLROnPlateau on the validation loss (F.sh: factor 0.5)."""
+    """Learning-rate schedule, stepped once per epoch.
 
+    ``plateau`` (F.sh): ReduceLROnPlateau by ``factor`` on the validation loss, counted in
+    validations (the training loss when there is no validation set). ``poly``: lr0 * (1 -
+    epoch / epochs) ** ``power`` (nnU-Net's schedule); short CPU runs end at a small learning
+    rate this way, so their last epoch is a settled model rather than one noisy step.
+    """
+
+    kind: str = "plateau"
+    power: float = 0.9
     factor: float = 0.5
     patience: int = 5
     min_lr: float = 1e-7
@@ -314,6 +322,8 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         f"must lie in (0, 1), got {cfg.scheduler.factor}",
     )
     _check("scheduler.patience", cfg.scheduler.patience >= 0, "must be >= 0")
+    _choice("scheduler.kind", cfg.scheduler.kind, ("plateau", "poly"))
+    _check("scheduler.power", cfg.scheduler.power > 0, f"must be > 0, got {cfg.scheduler.power}")
     _check("loss.bce_weight", cfg.loss.bce_weight >= 0, "must be >= 0")
     _check("loss.dice_weight", cfg.loss.dice_weight >= 0, "must be >= 0")
     _check(

@@ -301,13 +301,19 @@ def build_objects(
         betas=cfg.optim.betas,
         weight_decay=cfg.optim.weight_decay,
     )
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer,
-        mode="min",
-        factor=cfg.scheduler.factor,
-        patience=cfg.scheduler.patience,
-        min_lr=cfg.scheduler.min_lr,
-    )
+    sched = cfg.scheduler
+    if sched.kind == "poly":
+        scheduler: Any = torch.optim.lr_scheduler.PolynomialLR(
+            optimizer, total_iters=cfg.epochs, power=sched.power
+        )
+    else:
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer,
+            mode="min",
+            factor=sched.factor,
+            patience=sched.patience,
+            min_lr=sched.min_lr,
+        )
     # bf16 needs no loss scaling; the scaler is kept (disabled) so fp16 could be switched on and
     # checkpoints always carry its state.
     scaler = torch.amp.GradScaler(rt.device.type, enabled=False)
@@ -315,6 +321,30 @@ def build_objects(
 
 
 # ---------------------------------------------------------------- run folder
+
+
+def step_scheduler(
+    scheduler: Any,
+    train_stats: dict[str, float],
+    val_stats: dict[str, float],
+    has_validation: bool,
+    rt: Runtime,
+) -> None:
+    """One epoch's scheduler step.
+
+    Plateau (F.sh) watches the validation loss and so steps only in epochs that validated:
+    mixing training and validation losses in one plateau count would compare numbers on
+    different scales. Without any validation set it watches the training loss. Rank 0's
+    value is shared so every rank's learning rate stays equal.
+    """
+    if not isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        scheduler.step()
+        return
+    has_value = _broadcast_float(1.0 if val_stats else 0.0, rt) > 0.5
+    if has_validation and not has_value:
+        return
+    watched = val_stats.get("loss", train_stats["loss"])
+    scheduler.step(_broadcast_float(watched, rt))
 
 
 def _better(value: float, best: float | None, mode: str) -> bool:
@@ -444,11 +474,8 @@ def _train(
                 rt.device,
                 rt.amp_dtype,
             )
-        # Plateau on the validation loss (F.sh); the training loss stands in when there is no
-        # validation this epoch. Rank 0's value is shared so every rank's LR stays equal.
-        plateau_on = _broadcast_float(val_stats.get("loss", train_stats["loss"]), rt)
         lr = optimizer.param_groups[0]["lr"]
-        scheduler.step(plateau_on)
+        step_scheduler(scheduler, train_stats, val_stats, bool(val_vols), rt)
         metrics = {
             "epoch": epoch,
             "lr": lr,
