@@ -70,6 +70,7 @@ def test_dump_round_trips() -> None:
         ({}, ["data.positive_share=1.5"], r"data\.positive_share: must lie in \[0, 1\]"),
         ({}, ["data.normalization=zscale"], r"data\.normalization: must be one of minmax, zscore"),
         ({}, ["scheduler.factor=1"], r"scheduler\.factor: must lie in \(0, 1\)"),
+        ({}, ["scheduler.kind=cosine"], r"scheduler\.kind: must be one of plateau, poly"),
         ({}, ["device=tpu"], r"device: must be one of"),
         ({}, ["split.fold=5"], r"split\.fold: must lie in"),
         ({}, ["validation.best_metric=dsc"], r"validation\.best_metric: must be one of"),

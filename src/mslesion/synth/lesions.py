@@ -19,17 +19,24 @@ from mslesion.synth.fields import SamplingGrid, lookup
 
 #: Share of lesions per zone (periventricular, juxtacortical, infratentorial, deep WM); the
 #: order of magnitude of published MS lesion location studies, refined against the real masks.
-ZONE_SHARES: dict[int, float] = {1: 0.38, 2: 0.20, 3: 0.14, 4: 0.28}
+#: (Infratentorial raised from 0.14: clipping to the thin brainstem WM drops many of them, and
+#: the atlas-measured share stayed at 0.7 % of lesion voxels vs 1.8 % in the real masks.)
+ZONE_SHARES: dict[int, float] = {1: 0.36, 2: 0.18, 3: 0.22, 4: 0.24}
 #: Median lesion volume in mm^3 per zone (log-normal sizes, sigma 1.0).
 ZONE_MEDIAN_MM3: dict[int, float] = {1: 45.0, 2: 14.0, 3: 20.0, 4: 18.0}
 #: Share of confluent lesions that are large posterior plaques (trigone, occipital horns).
 POSTERIOR_BAND_SHARE = 0.6  # (the rest: thin bands anywhere)
-#: Dimmest lesion core / WM ratio any lesion gets (posterior plaques; focal lesions: 1.9-2.4).
+#: Dimmest lesion core / WM ratio any lesion gets (plaques draw 1.8-2.1, focal lesions 2.0-2.5).
 #: Must stay above the brightest NAWM (``flair.NAWM_RANGE``: WM <= 1.3) for mask exactness.
 MIN_LESION_CONTRAST = 1.7
 RIM_MIN_ALPHA = (
     0.6  # lesion rim weight: the dimmest mask voxel is still 60 % of the way to the core
 )
+#: Rim weight at the edge of the large posterior plaques, which fade gradually into the NAWM
+#: in real scans (P14). Still exact: a mask voxel is (1-a) max(tissue, 1) + a c with c >= 1.7
+#: above any tissue a lesion may sit in (WM <= 1.3, x1.2 at the caps), so it stays brighter
+#: than its own tissue; in plain NAWM the edge is ~1.25 x NAWM, like the real plaques' edges.
+PLAQUE_RIM_MIN_ALPHA = 0.35
 
 
 @dataclass
@@ -99,13 +106,15 @@ def ellipsoid_shape(
     return dist <= 1.0
 
 
-def _rim_alpha(shape_mask: np.ndarray, rim_vox: float) -> np.ndarray:
+def _rim_alpha(
+    shape_mask: np.ndarray, rim_vox: float, min_alpha: float = RIM_MIN_ALPHA
+) -> np.ndarray:
+    """Blend weight per voxel: ``min_alpha`` at the edge, rising smoothly to 1 at ``rim_vox``
+    voxels deep (smoothstep, so wide rims fade without a visible step), 0 outside the shape."""
     depth = ndimage.distance_transform_edt(shape_mask)
-    return np.where(
-        shape_mask,
-        RIM_MIN_ALPHA + (1 - RIM_MIN_ALPHA) * np.clip((depth - 1) / max(rim_vox, 1e-3), 0, 1),
-        0,
-    ).astype(np.float32)
+    t = np.clip((depth - 1) / max(rim_vox, 1e-3), 0, 1)
+    ramp = t * t * (3 - 2 * t)
+    return np.where(shape_mask, min_alpha + (1 - min_alpha) * ramp, 0).astype(np.float32)
 
 
 def paint(
@@ -244,15 +253,16 @@ def _paint_plaque(
 ) -> None:
     """A large fluffy posterior periventricular plaque (trigone / occipital horn, as in P14).
 
-    Two to four lumpy lobes (radii 4-13 mm each) around a centre 0.3 lobe radius out from the
+    Two to four lumpy lobes (radii 4-15 mm each) around a centre 0.3 lobe radius out from the
     ventricle wall along its normal, kept in one piece and clipped to allowed WM: an irregular
-    20-35 mm mass abutting the ventricle, not a constant-thickness crescent. A wide rim (4 mm)
-    makes its intensity fade towards the edge like a real confluent plaque.
+    20-40 mm mass abutting the ventricle, not a constant-thickness crescent. A wide rim (6 mm,
+    down to ``PLAQUE_RIM_MIN_ALPHA`` at the edge) makes its intensity fade gradually towards
+    the edge like a real confluent plaque.
     """
     v = ctx.voxel_size_mm
     normal = _ventricle_normal(ctx, wall)
     normal = normal / max(float(np.linalg.norm(normal)), 1e-6)
-    r_main = rng.uniform(8.0, 13.0) / v
+    r_main = rng.uniform(9.0, 15.0) / v
     # ``wall`` is any point <= 8 mm from the ventricle: step back to the wall, then 0.3 r out
     here = ctx.coords[tuple(wall.astype(int))][None]
     to_wall = float(lookup(ctx.template.vent_dist, here, order=1)[0]) / v  # mm -> voxels
@@ -272,12 +282,12 @@ def _paint_plaque(
     if n > 1:
         sizes = ndimage.sum_labels(shape_mask, labels, np.arange(1, n + 1))
         shape_mask = labels == 1 + int(np.argmax(sizes))
-    alpha = _rim_alpha(shape_mask, rim_vox=max(1.0, 4.0 / v))
+    alpha = _rim_alpha(shape_mask, rim_vox=max(1.0, 6.0 / v), min_alpha=PLAQUE_RIM_MIN_ALPHA)
     # dimmer than focal lesions (P14's plaques: ~1.4-1.5 x NAWM), still above any NAWM level
     record = {
         "zone": "periventricular",
         "shape": "plaque",
-        "contrast": rng.uniform(MIN_LESION_CONTRAST, 2.0),
+        "contrast": rng.uniform(MIN_LESION_CONTRAST + 0.1, 2.1),
     }
     paint(canvas, sl, alpha, record)
 
@@ -286,6 +296,6 @@ def draw_contrast(rng: np.random.Generator) -> float:
     """Lesion core / NAWM intensity ratio (before rim, blur and noise).
 
     Real scans here measure 1.33-1.74 as the median over the mask; rims, partial volume and the
-    acquisition blur bring these cores down to about 1.3-1.6 measured the same way.
+    acquisition blur bring these cores down to about 1.3-1.7 measured the same way.
     """
-    return float(rng.uniform(1.9, 2.4))
+    return float(rng.uniform(2.0, 2.5))

@@ -56,6 +56,13 @@ def read_metrics(path: str | Path) -> dict[str, list[float]]:
     return {k: [num(r.get(k, "")) for r in rows] for k in rows[0]}
 
 
+def _finite(epochs: list[float], values: list[float] | None) -> tuple[list[float], list[float]]:
+    """The (epoch, value) pairs with a value: with validation every k epochs, lines then join
+    the validated epochs instead of breaking at every NaN."""
+    pairs = [(e, v) for e, v in zip(epochs, values or [], strict=False) if not math.isnan(v)]
+    return [e for e, _ in pairs], [v for _, v in pairs]
+
+
 def plot_curves(
     metrics_csv: str | Path, loss_png: str | Path, metrics_png: str | Path
 ) -> tuple[Path, Path]:
@@ -73,9 +80,9 @@ def plot_curves(
     )
     for ax, (key, title) in zip(axes[0], LOSS_SERIES, strict=True):
         for split, style in (("train", "-o"), ("val", "-s")):
-            values = cols.get(f"{split}_{key}")
-            if values and any(not math.isnan(v) for v in values):
-                ax.plot(epochs, values, style, ms=3, label=split)
+            xs, ys = _finite(epochs, cols.get(f"{split}_{key}"))
+            if ys:
+                ax.plot(xs, ys, style, ms=3, label=split)
         ax.set_title(title)
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
@@ -86,14 +93,17 @@ def plot_curves(
 
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     for key in METRIC_SERIES:
-        values = cols.get(key)
-        if values and any(not math.isnan(v) for v in values):
-            ax.plot(epochs, values, "-o", ms=3, label=key.removeprefix("val_"))
+        xs, ys = _finite(epochs, cols.get(key))
+        if ys:
+            ax.plot(xs, ys, "-o", ms=3, label=key.removeprefix("val_"))
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation value")
     ax.set_ylim(-0.02, 1.02)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, ncol=2)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, ncol=2)
+    else:
+        ax.text(0.5, 0.5, "no validation yet", ha="center", va="center", transform=ax.transAxes)
     ax.set_title("Validation metrics")
     fig.tight_layout()
     _save(fig, metrics_png)

@@ -43,6 +43,7 @@ from mslesion.losses import BCEDiceLoss
 from mslesion.models import build_model
 from mslesion.train import checkpointing as ckpt_io
 from mslesion.train.config import TrainConfig, dump_config
+from mslesion.train.schedulers import build_scheduler, step_scheduler
 from mslesion.train.splits import split_by_subjects, split_fold, split_fraction
 
 # Synthetic validation volumes (used only when no real case is held out) take seeds far from
@@ -289,7 +290,7 @@ def train_one_epoch(
 def build_objects(
     cfg: TrainConfig, rt: Runtime
 ) -> tuple[nn.Module, torch.optim.Optimizer, Any, torch.amp.GradScaler]:
-    """Model (on the device, DDP-wrapped when distributed), Adam, ReduceLROnPlateau, scaler."""
+    """Model (on the device, DDP-wrapped when distributed), Adam, LR scheduler, scaler."""
     model = build_model(cfg.model.name, **cfg.model.kwargs).to(rt.device)
     if rt.distributed:
         model = nn.parallel.DistributedDataParallel(
@@ -301,19 +302,7 @@ def build_objects(
         betas=cfg.optim.betas,
         weight_decay=cfg.optim.weight_decay,
     )
-    sched = cfg.scheduler
-    if sched.kind == "poly":
-        scheduler: Any = torch.optim.lr_scheduler.PolynomialLR(
-            optimizer, total_iters=cfg.epochs, power=sched.power
-        )
-    else:
-        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer,
-            mode="min",
-            factor=sched.factor,
-            patience=sched.patience,
-            min_lr=sched.min_lr,
-        )
+    scheduler = build_scheduler(cfg.scheduler, optimizer, cfg.epochs)
     # bf16 needs no loss scaling; the scaler is kept (disabled) so fp16 could be switched on and
     # checkpoints always carry its state.
     scaler = torch.amp.GradScaler(rt.device.type, enabled=False)
@@ -323,42 +312,10 @@ def build_objects(
 # ---------------------------------------------------------------- run folder
 
 
-def step_scheduler(
-    scheduler: Any,
-    train_stats: dict[str, float],
-    val_stats: dict[str, float],
-    has_validation: bool,
-    rt: Runtime,
-) -> None:
-    """One epoch's scheduler step.
-
-    Plateau (F.sh) watches the validation loss and so steps only in epochs that validated:
-    mixing training and validation losses in one plateau count would compare numbers on
-    different scales. Without any validation set it watches the training loss. Rank 0's
-    value is shared so every rank's learning rate stays equal.
-    """
-    if not isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-        scheduler.step()
-        return
-    has_value = _broadcast_float(1.0 if val_stats else 0.0, rt) > 0.5
-    if has_validation and not has_value:
-        return
-    watched = val_stats.get("loss", train_stats["loss"])
-    scheduler.step(_broadcast_float(watched, rt))
-
-
 def _better(value: float, best: float | None, mode: str) -> bool:
     if value != value:  # NaN never wins
         return False
     return best is None or (value > best if mode == "max" else value < best)
-
-
-def _broadcast_float(value: float, rt: Runtime) -> float:
-    if not rt.distributed:
-        return value
-    t = torch.tensor([value], dtype=torch.float64)
-    dist.broadcast(t, src=0)
-    return float(t.item())
 
 
 def train(
@@ -475,7 +432,7 @@ def _train(
                 rt.amp_dtype,
             )
         lr = optimizer.param_groups[0]["lr"]
-        step_scheduler(scheduler, train_stats, val_stats, bool(val_vols), rt)
+        step_scheduler(scheduler, train_stats, val_stats, bool(val_vols), rt.distributed)
         metrics = {
             "epoch": epoch,
             "lr": lr,
