@@ -17,7 +17,9 @@ from mslesion.models.checkpoint import load_checkpoint
 def test_default_model_ships_with_its_card_metrics() -> None:
     assert DEFAULT_MODEL in shipped_models()
     ckpt = load_checkpoint(resolve_model(None))
-    assert ckpt["metrics"]["val_dice"] > 0.3
+    # the cross-validated numbers of the model card travel with the weights
+    assert ckpt["metrics"]["lopo_dice"] > 0.3
+    assert 0.0 < ckpt["postprocessing"]["threshold"] < 1.0
     assert ckpt["preprocessing"]["normalization"] == "minmax"
     assert resolve_model(None).stat().st_size < 30e6  # the size limit
 
@@ -32,8 +34,8 @@ def test_segment_example_finds_the_example_lesions(tmp_path: Path) -> None:
     assert np.allclose(mask.affine, truth.affine)
     pred, ref = np.asarray(mask.dataobj) > 0, np.asarray(truth.dataobj) > 0
     dice = 2 * (pred & ref).sum() / (pred.sum() + ref.sum())
-    # Measured 0.14: the shipped CPU model was trained on real scans only and finds the
-    # example's larger lesions; a wrong grid or orientation gives ~0.
+    # Measured 0.23 (threshold 0.2): the CPU model finds the example's larger lesions and
+    # over-segments around them; a wrong grid or orientation gives ~0.
     assert dice > 0.08, dice
     for name in ("example_lesions.csv", "example_overview.png", "summary.csv"):
         assert (out / name).stat().st_size > 0

@@ -41,6 +41,7 @@ def test_poly_follows_nnunet_schedule_and_ends_at_zero():
     lrs = []
     for _ in range(10):
         lrs.append(opt.param_groups[0]["lr"])
+        opt.step()  # the order torch expects (otherwise it warns)
         step_scheduler(sched, {"loss": 1.0}, {}, has_validation=False)
     assert lrs[0] == pytest.approx(1e-3)
     assert lrs[5] == pytest.approx(1e-3 * (1 - 5 / 10) ** 0.9)

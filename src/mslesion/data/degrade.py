@@ -130,7 +130,7 @@ DEGRADATIONS: dict[str, tuple[_Fn | None, float | None]] = {
 }
 
 #: The robustness table's default rows.
-DEFAULT_SET = ("clean", "thick:3", "thick:5", "bias:0.2", "noise:10", "scale:2.5", "gamma:0.7")
+DEFAULT_SET = ("clean", "thick:5", "bias:0.2", "noise:10", "scale:2.5", "gamma:0.7")
 
 
 def parse_degradation(text: str) -> Degradation:
