@@ -93,41 +93,10 @@ def register(app: typer.Typer) -> None:
                 bar.advance(task)
 
             rows = cv.crossval_rows(folds, degradations, threshold, min_lesion_size, step)
-        patients = cv.patient_means(rows)
-        overall = cv.overall_means(patients)
-        text = [
-            "# Cross-validation on held-out patients\n",
-            f"Runs: {', '.join(sorted({f.method for f in folds}))}; checkpoint `{checkpoint}`; "
-            f"lesions >= {min_lesion_size:g} mm³; scans of one patient averaged, then patients.\n",
-            "## Mean over patients\n",
-            cv.markdown_table(
-                overall, ("method", "degradation", "threshold", "patients", *cv.TABLE_METRICS)
-            ),
-            "\n## Per patient\n",
-            cv.markdown_table(
-                patients,
-                ("method", "degradation", "threshold", "subject", "scans", *cv.TABLE_METRICS),
-            ),
-        ]
-        if len(degradations) > 1:
-            text += [
-                "\n## Robustness: change against the clean scans\n",
-                cv.markdown_table(
-                    cv.robustness_rows(overall),
-                    (
-                        "method",
-                        "degradation",
-                        "dice",
-                        "dice_change",
-                        "lesion_tpr",
-                        "lesion_f1",
-                        "lesion_f1_change",
-                    ),
-                ),
-            ]
+        text = cv.summary_markdown(rows, checkpoint, min_lesion_size)
         output.mkdir(parents=True, exist_ok=True)
         write_csv(rows, files[0], overwrite)
-        write_csv(patients, files[1], overwrite)
-        write_text_atomic(files[2], "\n".join(text) + "\n", overwrite)
-        typer.echo("\n".join(text))  # plain: markdown must not be re-wrapped
+        write_csv(cv.patient_means(rows), files[1], overwrite)
+        write_text_atomic(files[2], text, overwrite)
+        typer.echo(text)  # plain: markdown must not be re-wrapped
         err_console.print(f"wrote {', '.join(str(p) for p in files)}")

@@ -218,6 +218,7 @@ def robustness_rows(overall: Sequence[dict[str, object]]) -> list[dict[str, obje
             {
                 "method": r["method"],
                 "degradation": r["degradation"],
+                "threshold": r["threshold"],
                 "dice": r["dice"],
                 "dice_change": float(r["dice"]) - float(ref["dice"]) if ref else float("nan"),
                 "lesion_f1": r["lesion_f1"],
@@ -228,3 +229,42 @@ def robustness_rows(overall: Sequence[dict[str, object]]) -> list[dict[str, obje
             }
         )
     return out
+
+
+def summary_markdown(
+    rows: Sequence[dict[str, object]], checkpoint: str, min_lesion_size_mm3: float
+) -> str:
+    """``summary.md`` of :func:`crossval_rows` output: mean over patients, per patient and,
+    when more than one degradation was scored, the robustness table."""
+    patients = patient_means(rows)
+    overall = overall_means(patients)
+    methods = sorted({str(r["method"]) for r in rows})
+    text = [
+        "# Cross-validation on held-out patients\n",
+        f"Runs: {', '.join(methods)}; checkpoint `{checkpoint}`; lesions >= "
+        f"{min_lesion_size_mm3:g} mm³; scans of one patient averaged, then patients.\n",
+        "## Mean over patients\n",
+        markdown_table(overall, ("method", "degradation", "threshold", "patients", *TABLE_METRICS)),
+        "\n## Per patient\n",
+        markdown_table(
+            patients, ("method", "degradation", "threshold", "subject", "scans", *TABLE_METRICS)
+        ),
+    ]
+    if len({r["degradation"] for r in rows}) > 1:
+        text += [
+            "\n## Robustness: change against the clean scans\n",
+            markdown_table(
+                robustness_rows(overall),
+                (
+                    "method",
+                    "degradation",
+                    "threshold",
+                    "dice",
+                    "dice_change",
+                    "lesion_tpr",
+                    "lesion_f1",
+                    "lesion_f1_change",
+                ),
+            ),
+        ]
+    return "\n".join(text) + "\n"
