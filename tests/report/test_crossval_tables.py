@@ -7,9 +7,9 @@ import math
 import pytest
 
 from mslesion.report.crossval import (
-    markdown_table,
     overall_means,
     patient_means,
+    records_table,
     robustness_rows,
 )
 
@@ -44,7 +44,7 @@ def test_a_patient_with_three_scans_weighs_as_one_patient():
     assert overall["dice"] == pytest.approx(0.5)  # not (0.9+0.8+0.7+0.2)/4 = 0.65
     # undefined everywhere -> NaN, printed empty
     assert math.isnan(overall["lesion_tpr_small"])
-    table = markdown_table([overall], ("method", "dice", "lesion_tpr_small"))
+    table = records_table([overall], ("method", "dice", "lesion_tpr_small"))
     assert table.splitlines()[-1] == "| m | 0.500 |  |"
 
 

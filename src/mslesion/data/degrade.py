@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mslesion.synth.fields import smooth_field
+from mslesion.synth.flair import rician_noise
 
 
 @dataclass(frozen=True)
@@ -88,10 +89,7 @@ def _noise(
 ) -> np.ndarray:
     rng = np.random.default_rng(seed)
     level = float(np.median(img[brain])) if brain.any() else float(img.max())
-    sigma = np.float32(level / snr)
-    real = img + rng.standard_normal(img.shape, dtype=np.float32) * sigma
-    imag = rng.standard_normal(img.shape, dtype=np.float32) * sigma
-    return np.sqrt(real * real + imag * imag).astype(np.float32)
+    return rician_noise(img, level / snr, rng)
 
 
 def _scale(

@@ -21,6 +21,8 @@ import numpy as np
 from mslesion.data.degrade import Degradation, degrade, parse_degradation
 from mslesion.errors import InputError
 from mslesion.io.cases import Case
+from mslesion.io.nifti import NiftiVolume
+from mslesion.report.tables import markdown_table
 
 #: Metrics of the per-patient and robustness tables, in print order.
 TABLE_METRICS = (
@@ -72,29 +74,35 @@ def find_fold_runs(
     return runs
 
 
+def load_scored_case(case: Case) -> tuple[NiftiVolume, NiftiVolume]:
+    """The FLAIR and its truth mask (on the same grid) of a held-out case."""
+    from mslesion.io.nifti import load_mask, load_volume
+
+    if case.lesion_mask is None:
+        raise InputError(case.flair, "has no lesion mask to score against")
+    volume = load_volume(case.flair)
+    return volume, load_mask(case.lesion_mask, reference=volume)
+
+
 def score_case(
     predictor,  # mslesion.infer.predictor.Predictor
-    case: Case,
+    volume: NiftiVolume,
+    truth: NiftiVolume,
     degradation: Degradation,
     thresholds: Sequence[float] = (0.5,),
     min_lesion_size_mm3: float = 3.0,
     seed: int = 0,
 ) -> list[dict[str, object]]:
-    """Metric rows (one per threshold) of ``case`` scored after ``degradation``.
+    """Metric rows (one per threshold) of ``volume`` scored against ``truth`` after
+    ``degradation``.
 
     The prediction is made once; each threshold re-binarises the same probability map with
     the ``mslesion segment`` post-processing (hole filling, lesions >= ``min_lesion_size_mm3``).
     """
     from mslesion.infer.postprocess import PostprocessConfig, binarize
-    from mslesion.io.nifti import load_mask, load_volume
     from mslesion.metrics.case import EvalConfig, evaluate_case
 
-    if case.lesion_mask is None:
-        raise InputError(case.flair, "has no lesion mask to score against")
-    volume = load_volume(case.flair)
-    truth = load_mask(case.lesion_mask, reference=volume)
-    brain = volume.data > 0
-    image = degrade(volume.data, brain, degradation, volume.spacing, seed)
+    image = degrade(volume.data, volume.data > 0, degradation, volume.spacing, seed)
     pred = predictor.predict(volume.with_data(image))
     rows = []
     for threshold in thresholds:
@@ -107,15 +115,7 @@ def score_case(
             prob=pred.probability,
             config=EvalConfig(surface=False, prob_threshold=threshold),
         )
-        rows.append(
-            {
-                "case": case.case_id,
-                "subject": case.subject,
-                "degradation": degradation.label,
-                "threshold": threshold,
-                **result.row,
-            }
-        )
+        rows.append({"degradation": degradation.label, "threshold": threshold, **result.row})
     return rows
 
 
@@ -134,11 +134,20 @@ def crossval_rows(
     for run in runs:
         predictor = Predictor.from_checkpoint(run.checkpoint, InferenceConfig())
         for case in run.heldout:
+            volume, truth = load_scored_case(case)
+            where = {
+                "method": run.method,
+                "fold": run.run_dir.name,
+                "case": case.case_id,
+                "subject": case.subject,
+            }
             for deg in parsed:
                 if on_case:
                     on_case(f"{run.method} {run.run_dir.name} {case.case_id} {deg.label}")
-                for row in score_case(predictor, case, deg, thresholds, min_lesion_size_mm3):
-                    rows.append({"method": run.method, "fold": run.run_dir.name, **row})
+                for row in score_case(
+                    predictor, volume, truth, deg, thresholds, min_lesion_size_mm3
+                ):
+                    rows.append({**where, **row})
     return rows
 
 
@@ -196,16 +205,9 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
-def markdown_table(rows: Sequence[dict[str, object]], columns: Sequence[str]) -> str:
-    """A GitHub markdown table of ``columns`` (NaN printed empty)."""
-    head = "| " + " | ".join(columns) + " |"
-    rule = (
-        "|"
-        + "|".join("---" if c in ("method", "subject", "degradation") else "--:" for c in columns)
-        + "|"
-    )
-    body = ["| " + " | ".join(_fmt(r.get(c, "")) for c in columns) + " |" for r in rows]
-    return "\n".join([head, rule, *body])
+def records_table(rows: Sequence[dict[str, object]], columns: Sequence[str]) -> str:
+    """:func:`mslesion.report.tables.markdown_table` of ``columns`` of dict rows (NaN empty)."""
+    return markdown_table(columns, [[_fmt(r.get(c, "")) for c in columns] for r in rows])
 
 
 def robustness_rows(overall: Sequence[dict[str, object]]) -> list[dict[str, object]]:
@@ -244,16 +246,16 @@ def summary_markdown(
         f"Runs: {', '.join(methods)}; checkpoint `{checkpoint}`; lesions >= "
         f"{min_lesion_size_mm3:g} mm³; scans of one patient averaged, then patients.\n",
         "## Mean over patients\n",
-        markdown_table(overall, ("method", "degradation", "threshold", "patients", *TABLE_METRICS)),
+        records_table(overall, ("method", "degradation", "threshold", "patients", *TABLE_METRICS)),
         "\n## Per patient\n",
-        markdown_table(
+        records_table(
             patients, ("method", "degradation", "threshold", "subject", "scans", *TABLE_METRICS)
         ),
     ]
     if len({r["degradation"] for r in rows}) > 1:
         text += [
             "\n## Robustness: change against the clean scans\n",
-            markdown_table(
+            records_table(
                 robustness_rows(overall),
                 (
                     "method",

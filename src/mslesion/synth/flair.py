@@ -139,6 +139,15 @@ def texture_and_bias(
     return img
 
 
+def rician_noise(img: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
+    """Magnitude of ``img`` plus complex Gaussian noise of std ``sigma`` (same units as
+    ``img``) per channel: MRI magnitude noise. Draws the real channel, then the imaginary."""
+    s = np.float32(sigma)
+    real = img + rng.standard_normal(img.shape, dtype=np.float32) * s
+    imag = rng.standard_normal(img.shape, dtype=np.float32) * s
+    return np.sqrt(real * real + imag * imag).astype(np.float32, copy=False)
+
+
 def acquire(
     img: np.ndarray,
     brain: np.ndarray,
@@ -158,10 +167,7 @@ def acquire(
         sigma = slice_thickness_mm / 2.3548 / voxel_size_mm  # FWHM -> Gaussian sigma, in voxels
         img = ndimage.gaussian_filter1d(img, sigma, axis=2, mode="nearest")
     if snr:
-        s = np.float32(1.0 / snr)
-        real = img + rng.standard_normal(img.shape, dtype=np.float32) * s
-        imag = rng.standard_normal(img.shape, dtype=np.float32) * s
-        img = np.sqrt(real * real + imag * imag)
+        img = rician_noise(img, 1.0 / snr, rng)
     resample_sigma = c.blur_mm / voxel_size_mm
     if resample_sigma >= 0.3:
         img = ndimage.gaussian_filter(img, resample_sigma, truncate=2.5)
