@@ -23,6 +23,7 @@ from mslesion.synth.folding import (
     cerebellum_region,
     extra_sulci,
 )
+from mslesion.synth.normal import add_septum, bright_anatomy
 
 # The project's 1 mm MNI grid (182x218x182, LAS) and the nilearn template maps are defined
 # once in :mod:`mslesion.preprocess.templates`; the ``*_1MM`` names are kept for synth code.
@@ -77,6 +78,9 @@ class Template:
         nawm: float32 regional white-matter brightness pattern (unitless, about [-1, 1]):
             +1 along the corticospinal tracts, +0.6 in the lateral posterior periventricular WM,
             -0.6 in the frontal WM; samples scale it by a few percent (``flair.nawm_modulation``).
+        bright: float32 [0, 1] weight of normal FLAIR-bright anatomy that is not lesion
+            (brainstem tegmentum, cerebral peduncles, septum pellucidum / fornix, insular
+            cortex with the claustrum / external capsule; :mod:`mslesion.synth.normal`).
         vent_dist: float32 distance to the lateral ventricles in mm (capped at 40).
         zones: uint8 lesion-location zones (see :data:`ZONES`, 0 = no lesion allowed).
         affine: 4x4 voxel-to-world matrix; voxel_size_mm: isotropic voxel size.
@@ -92,6 +96,7 @@ class Template:
     zones: np.ndarray
     affine: np.ndarray
     voxel_size_mm: float
+    bright: np.ndarray
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -259,8 +264,21 @@ def _build_template_1mm() -> Template:
     rim = np.exp(-np.maximum(vent_dist - 1.0, 0.0) / 2.0) * (vent_dist > 0) * (wm > 0.3)
     caps = (rim * horn[None, :, None]).astype(np.float32)
     nawm = _nawm_pattern(MNI_SHAPE_1MM, MNI_AFFINE_1MM, vent_dist, y_centre)
+    # the septum pellucidum the average thinned out of the brain mask, then the bright anatomy
+    gm_sharp, csf = add_septum(gm_sharp, wm_sharp, csf, vent_dist, MNI_AFFINE_1MM)
+    bright = bright_anatomy(gm_sharp, wm_sharp, vent_dist, MNI_AFFINE_1MM)
     return Template(
-        gm_sharp, wm_sharp, csf, caps, sulci, nawm, vent_dist, zones, MNI_AFFINE_1MM.copy(), 1.0
+        gm_sharp,
+        wm_sharp,
+        csf,
+        caps,
+        sulci,
+        nawm,
+        vent_dist,
+        zones,
+        MNI_AFFINE_1MM.copy(),
+        1.0,
+        bright,
     )
 
 
@@ -287,11 +305,12 @@ def _resample_to(tpl: Template, voxel_size_mm: float) -> Template:
         zones=smooth(tpl.zones, order=0),
         affine=affine,
         voxel_size_mm=float(voxel_size_mm),
+        bright=smooth(tpl.bright),
     )
 
 
-_CACHE_VERSION = 6
-_FIELDS = ("gm", "wm", "csf", "caps", "sulci", "nawm", "vent_dist", "zones", "affine")
+_CACHE_VERSION = 7  # 7: + ``bright`` (normal bright anatomy)
+_FIELDS = ("gm", "wm", "csf", "caps", "sulci", "nawm", "vent_dist", "zones", "affine", "bright")
 
 
 def _cache_file(voxel_size_mm: float) -> Path:
@@ -327,7 +346,7 @@ def mni_template(voxel_size_mm: float = 1.0) -> Template:
     """The MNI152 2009a template on the project grid at ``voxel_size_mm``.
 
     Cached in memory per process and as ``.npz`` in :func:`default_cache_dir` (building the
-    1 mm template takes about 25 s; loading it about 0.3 s).
+    1 mm template takes about 30 s; loading it about 0.3 s).
     """
     v = float(voxel_size_mm)
     cached = _load_cached(v)

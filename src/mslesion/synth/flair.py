@@ -30,6 +30,9 @@ class Contrast:
     blur_mm: float = 0.6  # Gaussian sigma (mm) of the final resampling blur
     sulci_open: float = 0.65  # mean share of the template's sulcal lines opened into CSF
     grain: float = 0.0  # std of a fine (~1.5 mm) multiplicative tissue grain
+    bright_gain: float = 0.0  # relative lift of the normal bright anatomy (``Template.bright``)
+    dirty: float = 0.0  # periventricular "dirty-appearing" WM: relative lift at the wall
+    lesion_halo: float = 0.0  # faint hyperintensity around lesions: relative lift at the edge
 
     @classmethod
     def draw(cls, rng: np.random.Generator) -> Contrast:
@@ -41,30 +44,62 @@ class Contrast:
             bias=float(rng.uniform(0.10, 0.18)),
             scale=float(rng.uniform(90.0, 220.0)),
             nawm_regional=float(rng.uniform(0.06, 0.12)),
-            nawm_random=float(rng.uniform(0.04, 0.08)),
+            nawm_random=float(rng.uniform(0.06, 0.12)),
             # real MNI-space scans range from crisp 3D (sigma ~0.5 mm) to soft resampled 2D
             blur_mm=float(rng.uniform(0.5, 0.9)),
-            sulci_open=float(rng.uniform(0.35, 0.8)),
+            sulci_open=float(rng.uniform(0.25, 0.65)),
             grain=float(rng.uniform(0.03, 0.05)),
+            # real FLAIR (MSLesSeg P14/P18, open_ms_data): tegmentum, insula ~1.1-1.4 x NAWM
+            bright_gain=float(rng.uniform(0.08, 0.22)),
+            dirty=float(rng.uniform(0.06, 0.18)),
+            lesion_halo=float(rng.uniform(0.04, 0.12)),
         )
 
 
 #: Clip of the WM brightness modulation (WM = 1 + this). Lesion cores are >= 1.6 x WM, so a
 #: modulated WM of at most 1.3 keeps every mask voxel brighter than its surrounding WM.
 NAWM_RANGE = (-0.2, 0.3)
+#: Ceiling (relative to WM) of what the normal bright anatomy and the lesion halo may lift
+#: tissue to. Below the dimmest lesion core (``lesions.MIN_LESION_CONTRAST`` 1.7), so these
+#: hard negatives stay less bright than lesions and every mask voxel stays above its tissue.
+TISSUE_MAX = 1.45
+
+
+def lift(img: np.ndarray, weight: np.ndarray, gain: float) -> np.ndarray:
+    """``img * (1 + gain * weight)`` in place, never above :data:`TISSUE_MAX` where it lifts
+    (a voxel already brighter, e.g. a periventricular cap, keeps its own level)."""
+    lifted = img * (1 + np.float32(gain) * weight)
+    np.minimum(lifted, np.maximum(img, np.float32(TISSUE_MAX)), out=img)
+    return img
 
 
 def nawm_modulation(
-    pattern: np.ndarray, voxel_size_mm: float, c: Contrast, rng: np.random.Generator
+    pattern: np.ndarray,
+    voxel_size_mm: float,
+    c: Contrast,
+    rng: np.random.Generator,
+    vent_dist: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Relative WM brightness offset (X, Y, Z) float32: regional pattern + random ~25 mm field.
+    """Relative WM brightness offset (X, Y, Z) float32: regional pattern + random ~25 mm field
+    (+ ~10 mm patches and periventricular dirty-appearing WM when ``vent_dist``, in mm, is
+    given; the patches have 0.6 x the 25 mm field's std).
 
     Real NAWM varies smoothly between regions (brighter corticospinal tract and posterior
     periventricular WM, darker frontal WM, patchy "dirty" WM), not only at the ~6 mm texture
-    scale. Applied to the WM fraction only (see :func:`tissue_image`).
+    scale. MS brains add "dirty-appearing" WM: a faint, ill-defined hyperintensity fading over
+    ~6 mm from the ventricles, patchy (a ~10 mm field decides where it is strong), up to
+    ``c.dirty`` at the wall. Applied to the WM fraction only (see :func:`tissue_image`), and
+    clipped to :data:`NAWM_RANGE`, which keeps it below every lesion.
     """
     field = smooth_field(pattern.shape, 25.0 / voxel_size_mm, rng)[0] * np.float32(c.nawm_random)
     field += pattern * np.float32(c.nawm_regional)
+    if vent_dist is not None:
+        # ~10 mm patches: faint patchy WM everywhere (the 25 mm field alone left the NAWM too
+        # uniform, CV 0.14 vs 0.18 real), and where the periventricular dirty WM is strong
+        patches = smooth_field(pattern.shape, 10.0 / voxel_size_mm, rng)[0]
+        field += np.float32(0.6 * c.nawm_random) * patches
+        near = np.exp(-np.maximum(vent_dist - 1.0, 0.0) / 6.0) * (vent_dist > 0)
+        field += np.float32(c.dirty) * near * np.clip(0.6 + 0.6 * patches, 0.0, 1.2)
     return np.clip(field, *NAWM_RANGE, out=field)
 
 
@@ -81,7 +116,8 @@ def open_sulci(
     The share varies over ~20 mm (some sulci wide open, others closed, as in a real brain),
     which also breaks the template's regular look; never more than the GM that is there.
     """
-    share = smooth_field(gm.shape, 20.0 / voxel_size_mm, rng)[0] * np.float32(0.5)
+    # (std 0.35, was 0.5: fewer fully opened, black sulci; real ones are mostly thin grey lines)
+    share = smooth_field(gm.shape, 20.0 / voxel_size_mm, rng)[0] * np.float32(0.35)
     share += np.float32(c.sulci_open)
     np.clip(share, 0.0, 1.0, out=share)
     opened = np.minimum(sulci * share, gm)
@@ -96,17 +132,37 @@ def tissue_image(
     brain: np.ndarray,
     c: Contrast,
     nawm: np.ndarray | None = None,
+    bright: np.ndarray | None = None,
 ) -> np.ndarray:
     """Noise-free partial-volume mix (X, Y, Z) float32, WM = 1, 0 outside ``brain``.
 
-    ``nawm`` (from :func:`nawm_modulation`) makes the WM level ``1 + nawm`` voxel by voxel.
+    ``nawm`` (from :func:`nawm_modulation`) makes the WM level ``1 + nawm`` voxel by voxel;
+    ``bright`` (``Template.bright``, [0, 1]) lifts the normal bright anatomy by up to
+    ``c.bright_gain`` (at most to :data:`TISSUE_MAX`).
     """
     total = np.maximum(gm + wm + csf, np.float32(1e-3))
     wm_level = wm if nawm is None else wm * (1 + nawm)
     img = (gm * np.float32(c.gm) + wm_level + csf * np.float32(c.csf)) / total
     img *= 1 + np.float32(c.cap_gain) * caps
+    if bright is not None and c.bright_gain > 0:
+        lift(img, bright, c.bright_gain)
     img[~brain] = 0
     return img
+
+
+def lesion_halo(
+    img: np.ndarray, alpha: np.ndarray, voxel_size_mm: float, c: Contrast
+) -> np.ndarray:
+    """Faint hyperintensity fading over ~3 mm around the lesions (in place, before they are
+    blended in): real MS lesions sit in "dirty" WM, not in a clean background, and their
+    surroundings are what a model must not segment. Lifts by up to ``c.lesion_halo`` at the
+    lesion edge (at most to :data:`TISSUE_MAX`, so below the lesions)."""
+    if c.lesion_halo <= 0 or not np.any(alpha > 0):
+        return img
+    sigma = 3.0 / voxel_size_mm
+    halo = ndimage.gaussian_filter((alpha > 0).astype(np.float32), sigma, truncate=2.5)
+    np.minimum(halo * np.float32(2.0), np.float32(1.0), out=halo)
+    return lift(img, halo, c.lesion_halo)
 
 
 def add_lesions(img: np.ndarray, alpha: np.ndarray, contrast: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ from mslesion.synth.flair import (
     Contrast,
     acquire,
     add_lesions,
+    lesion_halo,
     nawm_modulation,
     open_sulci,
     texture_and_bias,
@@ -94,8 +95,8 @@ def _template_image(
         image = image.copy()
     else:
         brain = (gm + tpl.wm + csf) > 0.5
-        nawm = nawm_modulation(tpl.nawm, config.voxel_size_mm, contrast, rng)
-        image = tissue_image(gm, tpl.wm, csf, tpl.caps, brain, contrast, nawm)
+        nawm = nawm_modulation(tpl.nawm, config.voxel_size_mm, contrast, rng, tpl.vent_dist)
+        image = tissue_image(gm, tpl.wm, csf, tpl.caps, brain, contrast, nawm, tpl.bright)
     labels = np.where(allowed, ALLOWED, np.where(brain, BRAIN, 0)).astype(np.uint8)
     return image, labels
 
@@ -130,6 +131,8 @@ def generate_case(seed: int, config: SynthConfig = SynthConfig()) -> SynthCase: 
     min_voxels = max(1, int(np.ceil(config.min_lesion_voxels / voxel_mm3)))
     mask, records = _finalize(canvas, min_voxels, voxel_mm3)
 
+    if config.anatomy != "real":  # (real scans carry their own surroundings)
+        lesion_halo(img, canvas.alpha, v, contrast)
     add_lesions(img, canvas.alpha, canvas.contrast)
     img = texture_and_bias(img, v, contrast, rng, bias=config.bias)
     # real scans already carry their own noise: add less

@@ -1,0 +1,108 @@
+"""Normal bright anatomy (hard negatives), dirty-appearing WM and the halo around lesions."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from mslesion.synth import SynthCase
+from mslesion.synth.anatomy import mni_template
+from mslesion.synth.flair import (
+    NAWM_RANGE,
+    TISSUE_MAX,
+    Contrast,
+    add_lesions,
+    lesion_halo,
+    nawm_modulation,
+    tissue_image,
+)
+from mslesion.synth.lesions import MIN_LESION_CONTRAST, RIM_MIN_ALPHA
+
+# MNI mm points (x, y, z) inside each normal bright structure, and in plain deep WM
+STRUCTURES = {
+    "pontine tegmentum": (0, -34, -27),
+    "midbrain tegmentum": (0, -26, -10),
+    "left external capsule": (32, 0, 6),
+    "right external capsule": (-32, 0, 6),
+    "septum pellucidum": (0, 10, 12),
+}
+PLAIN_WM = (25, -30, 30)
+
+
+def _voxel(tpl_affine: np.ndarray, xyz: tuple[int, int, int]) -> tuple[int, ...]:
+    return tuple(np.rint(np.linalg.inv(tpl_affine) @ (*xyz, 1))[:3].astype(int))
+
+
+def test_template_marks_the_normal_bright_structures_only() -> None:
+    tpl = mni_template(1.0)
+    for name, xyz in STRUCTURES.items():
+        assert tpl.bright[_voxel(tpl.affine, xyz)] > 0.5, name
+    assert tpl.bright[_voxel(tpl.affine, PLAIN_WM)] < 0.05
+    # a few structures, not the brain: well under 5 % of the tissue
+    tissue = (tpl.gm + tpl.wm) > 0.5
+    assert 0.001 < (tpl.bright > 0.5).sum() / tissue.sum() < 0.05
+    # the septum is tissue inside the brain mask (the average had thinned it out of it)
+    septum = _voxel(tpl.affine, STRUCTURES["septum pellucidum"])
+    assert tpl.gm[septum] > 0.8 and tpl.gm[septum] + tpl.wm[septum] + tpl.csf[septum] > 0.9
+
+
+def test_bright_structures_are_brighter_than_nawm_but_below_lesions() -> None:
+    tpl = mni_template(1.0)
+    brain = (tpl.gm + tpl.wm + tpl.csf) > 0.5
+    c = replace(Contrast.draw(np.random.default_rng(0)), gm=1.38, bright_gain=0.22, cap_gain=0.2)
+    flat = tissue_image(tpl.gm, tpl.wm, tpl.csf, tpl.caps, brain, replace(c, bright_gain=0.0))
+    lit = tissue_image(tpl.gm, tpl.wm, tpl.csf, tpl.caps, brain, c, bright=tpl.bright)
+    for name, xyz in STRUCTURES.items():
+        v = _voxel(tpl.affine, xyz)
+        assert lit[v] > 1.1, name  # brighter than NAWM (WM = 1)
+        assert lit[v] > flat[v] * 1.02 or lit[v] >= TISSUE_MAX - 1e-4, name
+    np.testing.assert_array_equal(lit[tpl.bright == 0], flat[tpl.bright == 0])
+    lifted = lit > flat
+    assert lifted.any() and lit[lifted].max() <= TISSUE_MAX + 1e-5
+    # and below the dimmest lesion: a focal rim voxel on the brightest lifted tissue is above
+    assert TISSUE_MAX < MIN_LESION_CONTRAST
+    top = np.full(4, lit.max(), np.float32)
+    core = np.full(4, 2.0, np.float32)  # the dimmest focal core
+    rim = add_lesions(top.copy(), np.full(4, RIM_MIN_ALPHA, np.float32), core)
+    assert np.all(rim > top)
+
+
+def test_bright_structures_stay_outside_the_mask_and_below_lesions(
+    clean_cases: list[SynthCase],
+) -> None:
+    tpl = mni_template(3.0)
+    bright = tpl.bright > 0.5
+    for case in clean_cases:  # noise-free, undeformed: template maps are the case's maps
+        lesion = case.lesion_mask > 0
+        assert (bright & lesion).sum() < 0.1 * bright.sum()  # not marked as lesion
+        outside = bright & ~lesion & (case.brain_mask > 0)
+        # (texture and bias still act on both, so compare distributions, not maxima)
+        assert np.median(case.flair[outside]) < np.median(case.flair[lesion])
+        assert np.percentile(case.flair[outside], 95) < np.percentile(case.flair[lesion], 90)
+
+
+def test_dirty_wm_is_periventricular_and_within_the_nawm_range() -> None:
+    tpl = mni_template(3.0)
+    rng_seed = 3
+    c = replace(Contrast.draw(np.random.default_rng(0)), dirty=0.18, nawm_random=0.0)
+    plain = nawm_modulation(tpl.nawm, 3.0, replace(c, dirty=0.0), np.random.default_rng(rng_seed))
+    dirty = nawm_modulation(tpl.nawm, 3.0, c, np.random.default_rng(rng_seed), tpl.vent_dist)
+    assert NAWM_RANGE[0] <= dirty.min() and dirty.max() <= NAWM_RANGE[1]
+    wm = tpl.wm > 0.9
+    near, far = wm & (tpl.vent_dist > 0) & (tpl.vent_dist <= 4), wm & (tpl.vent_dist > 25)
+    gain = dirty - plain
+    assert gain[near].mean() > 0.05 and gain[far].mean() < 0.01
+    assert gain[near].std() > 0.01  # patchy, not a uniform rim
+
+
+def test_lesion_halo_is_faint_outside_and_keeps_lesions_brighter() -> None:
+    img = np.ones((40, 40, 40), np.float32)
+    alpha = np.zeros_like(img)
+    alpha[15:25, 15:25, 15:25] = 1.0
+    c = replace(Contrast.draw(np.random.default_rng(0)), lesion_halo=0.12)
+    out = lesion_halo(img.copy(), alpha, 1.0, c)
+    assert out[14, 20, 20] > 1.05 and out[2, 2, 2] == 1.0  # lifted next to it, not far away
+    assert out.max() <= TISSUE_MAX
+    blended = add_lesions(out.copy(), alpha * RIM_MIN_ALPHA, np.full_like(img, MIN_LESION_CONTRAST))
+    assert blended[alpha > 0].min() > out[alpha == 0].max()
