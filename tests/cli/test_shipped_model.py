@@ -1,4 +1,5 @@
-"""The README's main job: the shipped default model segments the built-in example."""
+"""Every shipped model loads, runs and carries its card's numbers; the README's main job: the
+default model segments the built-in example."""
 
 from __future__ import annotations
 
@@ -7,21 +8,46 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from mslesion.cli.main import app
 from mslesion.infer.weights import DEFAULT_MODEL, resolve_model, shipped_models
-from mslesion.models.checkpoint import load_checkpoint
+from mslesion.models.checkpoint import load_checkpoint, model_from_checkpoint
+
+REPO = Path(__file__).resolve().parents[2]
+SHIPPED = sorted(shipped_models())
 
 
-def test_default_model_ships_with_its_card_metrics() -> None:
-    assert DEFAULT_MODEL in shipped_models()
-    ckpt = load_checkpoint(resolve_model(None))
+def test_default_model_is_shipped() -> None:
+    assert DEFAULT_MODEL in SHIPPED
+    assert resolve_model(None) == shipped_models()[DEFAULT_MODEL]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_model_carries_its_card_metrics(name: str) -> None:
+    path = resolve_model(name)
+    ckpt = load_checkpoint(path)
     # the cross-validated numbers of the model card travel with the weights
     assert ckpt["metrics"]["lopo_dice"] > 0.3
     assert 0.0 < ckpt["postprocessing"]["threshold"] < 1.0
     assert ckpt["preprocessing"]["normalization"] == "minmax"
-    assert resolve_model(None).stat().st_size < 30e6  # the issue's size limit
+    assert path.stat().st_size < 30e6  # the issue's size limit
+    card = REPO / "docs" / "models" / f"{name}.md"
+    assert card.is_file(), f"{name} ships without a model card"
+    assert f"{ckpt['metrics']['lopo_dice']:.3f}" in card.read_text(), "card and weights disagree"
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_model_runs_on_a_patch(name: str) -> None:
+    model, _ = model_from_checkpoint(resolve_model(name))
+    with torch.inference_mode():
+        logits = model(torch.rand(1, 1, 32, 32, 32))
+        # trained weights respond to the input: a blank patch and a noisy one differ
+        blank = model(torch.zeros(1, 1, 32, 32, 32))
+    assert logits.shape == (1, 1, 32, 32, 32)
+    assert torch.isfinite(logits).all()
+    assert not torch.allclose(logits, blank)
 
 
 @pytest.mark.slow

@@ -36,11 +36,15 @@ def weight_rows(folder: Path | None = None) -> list[dict[str, Any]]:
     from mslesion.errors import InputError
     from mslesion.models.checkpoint import load_checkpoint
 
-    rows = []
-    from mslesion.infer.weights import weights_dir
+    from mslesion.infer.weights import DEFAULT_MODEL, weights_dir
 
+    rows = []
     for path in sorted((folder or weights_dir()).glob("*.pt")):
-        row: dict[str, Any] = {"file": path.name, "size_mb": round(path.stat().st_size / 1e6, 2)}
+        row: dict[str, Any] = {
+            "file": path.name,
+            "size_mb": round(path.stat().st_size / 1e6, 2),
+            "default": path.stem == DEFAULT_MODEL,
+        }
         try:
             ckpt = load_checkpoint(path)
         except InputError as exc:
@@ -52,6 +56,7 @@ def weight_rows(folder: Path | None = None) -> list[dict[str, Any]]:
             # validation Dice when the exported weights carry both.
             row["val_dice"] = metrics.get("lopo_dice", metrics.get("val_dice"))
             row["validation"] = "lopo" if "lopo_dice" in metrics else "run"
+            row["lesion_f1"] = metrics.get("lopo_lesion_f1")
             row["threshold"] = (ckpt.get("postprocessing") or {}).get("threshold", 0.5)
             row["preprocessing"] = ckpt.get("preprocessing", {})
         rows.append(row)
@@ -77,20 +82,31 @@ def _print_tables(models: list[dict[str, Any]], weights: list[dict[str, Any]]) -
         console.print(f"No pretrained weights shipped in {weights_dir()}.")
         return
     shipped = Table(title=f"Pretrained weights ({weights_dir()})")
-    for column in ("file", "model", "val Dice", "threshold", "size"):
+    for column in ("file", "model", "val Dice", "lesion F1", "threshold", "size"):
         shipped.add_column(column, justify="left" if column in ("file", "model") else "right")
     for row in weights:
+        name = row["file"] + (" (default)" if row["default"] else "")
         if "error" in row:
-            shipped.add_row(row["file"], f"[red]{row['error']}[/]", "", "", f"{row['size_mb']} MB")
+            shipped.add_row(name, f"[red]{row['error']}[/]", "", "", "", f"{row['size_mb']} MB")
             continue
         dice = row["val_dice"]
         dice_text = "n/a" if dice is None else f"{float(dice):.3f}"
         if dice is not None and row["validation"] == "lopo":
             dice_text += " (LOPO)"
+        f1 = row["lesion_f1"]
         shipped.add_row(
-            row["file"], row["model"], dice_text, f"{row['threshold']:g}", f"{row['size_mb']} MB"
+            name,
+            row["model"],
+            dice_text,
+            "" if f1 is None else f"{float(f1):.3f}",
+            f"{row['threshold']:g}",
+            f"{row['size_mb']} MB",
         )
     console.print(shipped)
+    console.print(
+        "segment uses the (default) model unless --model names another; "
+        "model cards: docs/models/<name>.md"
+    )
 
 
 def _parse_metrics(items: list[str]) -> dict[str, Any]:

@@ -58,6 +58,11 @@ def register(app: typer.Typer) -> None:
         model: str | None = typer.Option(
             None, "--model", help="Registered model name (mslesion models)."
         ),
+        init_weights: str | None = typer.Option(
+            None,
+            "--init-weights",
+            help="Start from these weights (checkpoint path or shipped model name) to fine-tune.",
+        ),
         epochs: int | None = typer.Option(None, "--epochs", help="Number of epochs."),
         val_subject: list[str] = typer.Option(
             [], "--val-subject", help="Subject held out for validation (repeatable)."
@@ -105,6 +110,7 @@ def register(app: typer.Typer) -> None:
             "data.synthetic": synthetic,
             "data.synthetic_ratio": synthetic_ratio,
             "model.name": model,
+            "model.init_weights": init_weights,
             "epochs": epochs,
             "split.val_subjects": list(val_subject) or None,
             "device": device,

@@ -95,6 +95,11 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return ckpt
 
 
+def float32_state_dict(ckpt: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The checkpoint's weights as float32 (shipped files store fp16), other tensors as stored."""
+    return {k: v.float() if v.is_floating_point() else v for k, v in ckpt["state_dict"].items()}
+
+
 def model_from_checkpoint(source: str | Path | dict[str, Any]) -> tuple[nn.Module, dict[str, Any]]:
     """Rebuild the model stored in a checkpoint (file or dict); returns (model in eval mode, ckpt).
 
@@ -104,7 +109,7 @@ def model_from_checkpoint(source: str | Path | dict[str, Any]) -> tuple[nn.Modul
     where = None if isinstance(source, dict) else Path(source)
     spec = ckpt["model"]
     model = build_model(spec["name"], **spec.get("kwargs", {}))
-    state = {k: v.float() if v.is_floating_point() else v for k, v in ckpt["state_dict"].items()}
+    state = float32_state_dict(ckpt)
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:

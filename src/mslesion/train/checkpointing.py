@@ -22,6 +22,7 @@ from torch import nn
 
 from mslesion.io.cases import Case
 from mslesion.models.checkpoint import (
+    float32_state_dict,
     load_checkpoint,
     make_checkpoint,
     save_checkpoint,
@@ -106,6 +107,35 @@ def training_checkpoint(
         config=config,
         data_manifest_hash=manifest,
     )
+
+
+def initial_weights(source: str, name: str, kwargs: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The float32 weights of ``source`` (a checkpoint path or a shipped model name), checked to
+    fit the run's model ``name`` + ``kwargs``; load them with ``model.load_state_dict``.
+
+    Only the weights travel: a fine-tuning run starts its own optimizer, schedule and epochs.
+    Called before the data are loaded, so a wrong file fails in a second, not after minutes.
+
+    Raises:
+        InputError: the file is missing or unreadable, or it holds another architecture than
+            the config's model (both named in the message).
+    """
+    from mslesion.errors import InputError
+    from mslesion.infer.weights import resolve_model
+    from mslesion.models.registry import get_spec
+
+    path = resolve_model(source)
+    ckpt = load_checkpoint(path)
+    stored = ckpt["model"]
+    # Checkpoints store the kwargs merged with the registry defaults (what build_model used).
+    wanted = {**get_spec(name).defaults, **kwargs}
+    if stored["name"] != name or stored.get("kwargs", {}) != wanted:
+        raise InputError(
+            path,
+            f"holds {stored['name']} {stored.get('kwargs', {})}, but the run trains {name} "
+            f"{wanted}; set model.name/model.kwargs to match the weights",
+        )
+    return float32_state_dict(ckpt)
 
 
 def save_training_checkpoint(path: str | Path, ckpt: dict[str, Any]) -> Path:

@@ -61,10 +61,16 @@ class SplitConfig:
 
 @dataclass(frozen=True)
 class ModelSection:
-    """A registry model name and its constructor keyword arguments."""
+    """A registry model name and its constructor keyword arguments.
+
+    ``init_weights``: a checkpoint path or a shipped model name (``mslesion models``) whose
+    weights start the run instead of a random initialisation (pre-train then fine-tune); its
+    architecture must be exactly ``name`` + ``kwargs``. Optimizer and schedule start fresh.
+    """
 
     name: str = "r2attunet"
     kwargs: dict[str, Any] = field(default_factory=dict)
+    init_weights: str | None = None
 
 
 @dataclass(frozen=True)

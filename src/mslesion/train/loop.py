@@ -363,6 +363,11 @@ def _train(
     if resume and not last_path.exists():
         raise InputError(last_path, "nothing to resume: no last.pt in the run folder")
 
+    init_state = (
+        ckpt_io.initial_weights(cfg.model.init_weights, cfg.model.name, cfg.model.kwargs)
+        if cfg.model.init_weights and not resume
+        else None
+    )
     all_cases = list(cases) if cases is not None else gather_cases(cfg.data.paths)
     train_cases, val_cases = split_cases(all_cases, cfg)
     cache_dir = (
@@ -403,6 +408,9 @@ def _train(
                 last_path, "the data differ from those the run started with (manifest hash)"
             )
         start, best = state.next_epoch, state.best_value
+    elif init_state is not None:
+        core_model = model.module if rt.distributed else model
+        core_model.load_state_dict(init_state)
     rows = [r for r in read_rows(csv_path) if int(r["epoch"]) < start] if rt.is_main else []
     writer = None
     if rt.is_main:
