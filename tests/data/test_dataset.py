@@ -79,3 +79,20 @@ def test_load_case_normalises_to_unit_range_and_caches(tmp_path: Path) -> None:
     np.testing.assert_array_equal(np.asarray(again.image), np.asarray(vol.image))
     with pytest.raises(InputError, match="no lesion mask"):
         load_case(Case("d", "d", tmp_path / "c_FLAIR.nii.gz"), PreprocessSettings())
+
+
+def test_synthetic_cache_follows_the_generator_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mslesion.data.dataset import synthetic_volume
+    from mslesion.synth import generate as synth_generate
+
+    prep = PreprocessSettings("minmax", (0.5, 99.5))
+    synth = {"voxel_size_mm": 3.0, "lesion_load": "low"}
+    first = synthetic_volume(0, synth, prep, tmp_path)
+    synthetic_volume(0, synth, prep, tmp_path)
+    assert len(list(tmp_path.iterdir())) == 1  # same seed, same generator: one cache entry
+    monkeypatch.setattr(synth_generate, "GENERATOR_VERSION", synth_generate.GENERATOR_VERSION + 1)
+    again = synthetic_volume(0, synth, prep, tmp_path)
+    assert len(list(tmp_path.iterdir())) == 2  # a new generator never reads the old volumes
+    assert np.array_equal(np.asarray(first.mask), np.asarray(again.mask))

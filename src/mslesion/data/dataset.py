@@ -115,6 +115,7 @@ def synthetic_volume(
 ) -> VolumeData:
     """A semi-synthetic FLAIR from :func:`mslesion.synth.generate_case` (``synth``: its kwargs)."""
     from mslesion.synth import SynthConfig, generate_case
+    from mslesion.synth import generate as synth_generate
 
     def build() -> dict[str, np.ndarray]:
         case = generate_case(seed, SynthConfig(**synth))
@@ -129,7 +130,8 @@ def synthetic_volume(
     if cache_dir is None:
         arrays = build()
     else:
-        key = cache_key([], {"synthetic_seed": seed, "synth": synth, **prep.to_dict()})
+        settings = {"synthetic_seed": seed, "synth": synth, **prep.to_dict()}
+        key = cache_key([], {**settings, "generator": synth_generate.GENERATOR_VERSION})
         arrays = cached_arrays(cache_dir, key, build)
     return VolumeData(
         name=f"synth{seed:05d}",

@@ -34,6 +34,12 @@ def _ventricle_centre(voxel_size_mm: float) -> np.ndarray:
     tpl = mni_template(voxel_size_mm)
     return np.argwhere(tpl.vent_dist <= 0.5 * voxel_size_mm).mean(0).astype(np.float32)
 
+#: Version of the images a seed produces. Bump it whenever the same seed and settings give
+#: other images (a realism round): caches of generated volumes (training's float16 memmaps) are
+#: keyed by it, so an upgrade never trains on volumes of the previous generator. 3: round 3
+#: (normal bright anatomy, dirty-appearing WM, lesion halo).
+GENERATOR_VERSION = 3
+
 
 def _finalize(
     canvas: LesionCanvas, min_voxels: int, voxel_mm3: float
