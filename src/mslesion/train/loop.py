@@ -398,6 +398,7 @@ def _train(
     }
 
     model, optimizer, scheduler, scaler = build_objects(cfg, rt)
+    core = model.module if rt.distributed else model
     loss_fn = BCEDiceLoss(cfg.loss.bce_weight, cfg.loss.dice_weight)
     transform = build_augmentation(cfg.augment) if cfg.augment.enabled else None
     start, best = 0, None
@@ -409,8 +410,7 @@ def _train(
             )
         start, best = state.next_epoch, state.best_value
     elif init_state is not None:
-        core_model = model.module if rt.distributed else model
-        core_model.load_state_dict(init_state)
+        core.load_state_dict(init_state)
     rows = [r for r in read_rows(csv_path) if int(r["epoch"]) < start] if rt.is_main else []
     writer = None
     if rt.is_main:
@@ -420,7 +420,6 @@ def _train(
 
         writer = SummaryWriter(log_dir=str(run_dir / "tensorboard"), purge_step=start)
 
-    core = model.module if rt.distributed else model
     metrics: dict[str, float] = {}
     for epoch in range(start, cfg.epochs):
         t0 = time.perf_counter()
