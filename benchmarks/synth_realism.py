@@ -63,6 +63,31 @@ def contrast_stats(
     }
     out["csf_vent_p10"] = float(np.percentile(img[at["ventricles"] & brain & ~lesions], 10)) / nawm
     out["wm_cv"] = float(np.std(img[at["wm"] & brain & ~lesions])) / nawm
+    out.update(contrast_by_size(img, lesions, nawm))
+    return out
+
+
+#: Lesion size classes (26-connected voxels, 1 mm grid) for the contrast-by-size rows.
+SIZE_CLASSES = {"small": (1, 30), "mid": (30, 300), "large": (300, 10**9)}
+
+
+def contrast_by_size(img: np.ndarray, lesions: np.ndarray, nawm: float) -> dict[str, float]:
+    """Median over lesions of each lesion's median intensity / NAWM, per size class.
+
+    The mask-wide median is dominated by the largest lesions (and by how generously their
+    edges were drawn); this shows whether small and large lesions each match the real ones.
+    """
+    labels, n = cc3d.connected_components(lesions, connectivity=26, return_N=True)
+    out = {f"les_nawm_{k}": float("nan") for k in SIZE_CLASSES}
+    if not n:
+        return out
+    index = np.arange(1, n + 1)
+    sizes = ndimage.sum_labels(lesions, labels, index)
+    medians = np.asarray(ndimage.median(img, labels, index)) / nawm
+    for name, (lo, hi) in SIZE_CLASSES.items():
+        chosen = (sizes >= lo) & (sizes < hi)
+        if chosen.any():
+            out[f"les_nawm_{name}"] = float(np.median(medians[chosen]))
     return out
 
 

@@ -11,6 +11,7 @@ from mslesion.synth.anatomy import (
     MNI_AFFINE_1MM,
     ZONES,
     _nilearn_on_mni_grid,
+    _sharpen_wm,
     mni_grid,
     mni_template,
 )
@@ -59,6 +60,22 @@ def test_template_tissues_are_probabilities_with_all_zones() -> None:
     assert set(np.unique(tpl.zones)) == {0, *ZONES}
     # periventricular zone lies next to the ventricles, deep WM further away
     assert np.median(tpl.vent_dist[tpl.zones == 1]) < np.median(tpl.vent_dist[tpl.zones == 4])
+
+
+def test_sharpening_keeps_white_matter_stems_the_average_smeared() -> None:
+    # two WM stems of the same shape: one as the average keeps most WM (peak 1.0), one smeared
+    # to a peak of 0.65 (inferior temporal lobe); both should come out as WM cores
+    x = np.arange(80, dtype=np.float32)
+    profile = np.exp(-0.5 * ((x[:, None, None] % 40 - 20) / 4.0) ** 2) * np.ones((1, 20, 20))
+    wm = (profile * np.where(x < 40, 1.0, 0.65)[:, None, None]).astype(np.float32)
+    tissue = np.ones_like(wm)
+    sharp = _sharpen_wm(wm, tissue)
+    assert sharp[20, 10, 10] > 0.95 and sharp[60, 10, 10] > 0.95
+    # the edge is still ~1 mm and in place where the peak was already 1
+    assert sharp[10, 10, 10] < 0.05 and np.abs(np.diff(sharp[:40, 10, 10])).max() > 0.3
+    assert np.all(sharp <= tissue)
+    # a plain fixed threshold at 0.5 would have lost most of the smeared stem
+    assert (sharp[40:, 10, 10] > 0.5).sum() > 1.5 * (wm[40:, 10, 10] > 0.5).sum()
 
 
 def test_ellipsoid_volume_and_rim_alpha() -> None:

@@ -7,8 +7,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from mslesion.synth import folding
 from mslesion.synth.anatomy import _infratentorial_region, mni_template
-from mslesion.synth.flair import Contrast, add_lesions, texture_and_bias
+from mslesion.synth.flair import Contrast, add_lesions, mottle_lesions, texture_and_bias
 from mslesion.synth.folding import CORTEX_MM, cerebellum_region, extra_sulci
 from mslesion.synth.lesions import (
     MIN_LESION_CONTRAST,
@@ -60,6 +61,47 @@ def test_extra_sulci_cut_radial_lines_lined_with_cortex() -> None:
     np.testing.assert_array_equal(gm3, gm)
     assert sulci3.max() == 0
     assert CORTEX_MM >= 2.0
+
+
+def test_extra_sulci_lean_and_curve_with_depth(monkeypatch: pytest.MonkeyPatch) -> None:
+    def vertical_share(bend: float) -> float:
+        monkeypatch.setattr(folding, "SULCUS_BEND", bend)
+        gm, wm, csf, sulci, hull, hull_depth, vent = _slab()
+        _, _, out = extra_sulci(
+            gm,
+            wm,
+            csf,
+            sulci,
+            hull,
+            hull_depth,
+            vent,
+            np.zeros(hull.shape, bool),
+            np.random.default_rng(0),
+        )
+        lines = out[:, :, 30:43] > 0.5
+        return float((lines & (out[:, :, 29:42] > 0.5)).sum() / max(lines.sum(), 1))
+
+    shipped = folding.SULCUS_BEND
+    straight, bent = vertical_share(0.0), vertical_share(shipped)
+    assert straight > 0.8  # without the lean, a sheet is an extrusion along the normal
+    assert bent < straight - 0.08  # with it, sheets drift sideways as they go deeper
+
+
+def test_mottled_lesion_cores_vary_but_never_drop_below_the_minimum() -> None:
+    alpha = np.zeros((40, 40, 40), np.float32)
+    alpha[5:35, 5:35, 5:35] = 1.0
+    contrast = np.where(alpha > 0, 1.8, 0.0).astype(np.float32)
+    out = mottle_lesions(contrast, alpha, 1.0, np.random.default_rng(0))
+    inside = out[alpha > 0]
+    assert inside.min() >= MIN_LESION_CONTRAST - 1e-6
+    assert inside.std() > 0.05 and inside.max() > 1.9  # one plaque, several levels
+    np.testing.assert_array_equal(out[alpha == 0], contrast[alpha == 0])
+    # ~3 mm blobs, not voxel noise: neighbours are strongly correlated
+    core = out[10:30, 10:30, 10:30]
+    assert np.corrcoef(core[1:].ravel(), core[:-1].ravel())[0, 1] > 0.8
+    again = mottle_lesions(contrast, alpha, 1.0, np.random.default_rng(0))
+    np.testing.assert_array_equal(out, again)
+    np.testing.assert_array_equal(contrast, np.where(alpha > 0, 1.8, 0.0).astype(np.float32))
 
 
 def test_template_cerebellum_has_folia_and_more_cortical_sulci() -> None:

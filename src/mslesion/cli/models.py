@@ -34,9 +34,8 @@ def weight_rows(folder: Path | None = None) -> list[dict[str, Any]]:
     """One row per ``*.pt`` in ``folder`` (default: the shipped weights); unreadable files are
     listed with their error."""
     from mslesion.errors import InputError
-    from mslesion.models.checkpoint import load_checkpoint
-
     from mslesion.infer.weights import DEFAULT_MODEL, weights_dir
+    from mslesion.models.checkpoint import load_checkpoint
 
     rows = []
     for path in sorted((folder or weights_dir()).glob("*.pt")):

@@ -23,7 +23,7 @@ from mslesion.synth.folding import (
     cerebellum_region,
     extra_sulci,
 )
-from mslesion.synth.normal import add_septum, bright_anatomy
+from mslesion.synth.normal import add_septum, bright_anatomy, mm_grid, polyline_tube
 
 # The project's 1 mm MNI grid (182x218x182, LAS) and the nilearn template maps are defined
 # once in :mod:`mslesion.preprocess.templates`; the ``*_1MM`` names are kept for synth code.
@@ -131,9 +131,14 @@ def _sharpen_wm(wm: np.ndarray, tissue: np.ndarray) -> np.ndarray:
 
     Averaging 152 brains smears the GM/WM edge, so the cortical ribbon and the WM cores of the
     gyri barely show in a FLAIR rendered from the raw maps; a logistic ramp around 0.5 (width
-    0.1) restores an individual-brain edge without moving it. Never exceeds GM+WM.
+    0.1) restores an individual-brain edge without moving it. Where the average smeared the WM
+    most (inferior temporal and orbitofrontal lobes, where the stems peak at 0.5-0.8), the
+    ramp is applied to the WM relative to its local peak (within ~6 mm, floor 0.45), so those
+    stems stay white matter instead of turning the lobe into uniform grey. Never exceeds GM+WM.
     """
-    sharp = 1.0 / (1.0 + np.exp(-(wm - 0.5) / 0.1))
+    peak = ndimage.maximum_filter(ndimage.gaussian_filter(wm, 1.0), size=13)
+    relative = wm / np.clip(ndimage.gaussian_filter(peak, 3.0), 0.45, 1.0)
+    sharp = 1.0 / (1.0 + np.exp(-(np.minimum(relative, 1.0) - 0.5) / 0.1))
     return np.minimum(sharp, tissue).astype(np.float32)
 
 
@@ -186,18 +191,9 @@ def _nawm_pattern(
     (decays over ~8 mm from the ventricles, behind their centre), darker frontal WM (ramp from
     y = +10 mm to +50 mm).
     """
-    ii, jj, kk = np.meshgrid(*[np.arange(s, dtype=np.float32) for s in shape], indexing="ij")
-    x = affine[0, 0] * ii + affine[0, 3]
-    y = affine[1, 1] * jj + affine[1, 3]
-    z = affine[2, 2] * kk + affine[2, 3]
-    # distance to the tract polyline, per z: interpolate the centre at each voxel's height
-    order = np.argsort(_CST_MM[:, 2])
-    cz, cx, cy = _CST_MM[order, 2], _CST_MM[order, 0], _CST_MM[order, 1]
-    zc = np.clip(z, cz[0], cz[-1])
-    tx, ty = np.interp(zc, cz, cx).astype(np.float32), np.interp(zc, cz, cy).astype(np.float32)
-    beyond = np.maximum(np.maximum(cz[0] - z, z - cz[-1]), 0)  # fade past the ends
-    d2 = (np.abs(x) - tx) ** 2 + (y - ty) ** 2 + beyond**2
-    cst = np.exp(-d2 / (2 * 4.0**2))
+    x, y, z = mm_grid(shape, affine)
+    cst = polyline_tube(x, y, z, _CST_MM, 4.0, 4.0, fade_mm=4.0)
+    jj = np.arange(shape[1], dtype=np.float32)[None, :, None]
     posterior = np.clip((y_vent - jj) / 15.0, 0.0, 1.0)  # voxel rows behind the ventricles' centre
     lateral = np.clip((np.abs(x) - 8.0) / 8.0, 0.0, 1.0)  # not the splenium on the midline
     halo = np.exp(-np.maximum(vent_dist - 1.0, 0.0) / 8.0) * (vent_dist > 0) * posterior * lateral
@@ -309,7 +305,7 @@ def _resample_to(tpl: Template, voxel_size_mm: float) -> Template:
     )
 
 
-_CACHE_VERSION = 7  # 7: + ``bright`` (normal bright anatomy)
+_CACHE_VERSION = 8  # 8: bent extra sulci (7: + ``bright``, normal bright anatomy)
 _FIELDS = ("gm", "wm", "csf", "caps", "sulci", "nawm", "vent_dist", "zones", "affine", "bright")
 
 

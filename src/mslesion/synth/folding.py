@@ -21,6 +21,9 @@ FOLDING_SEED = 20240603
 SULCUS_FIELD_SIGMA_MM = 3.0
 #: Cortical thickness (mm) lining each new sulcus (converted from WM to GM).
 CORTEX_MM = 2.5
+#: Std of the random lean of a new sulcus per mm of depth (0.3: ~17 degrees, so a 12 mm deep
+#: sulcus curves ~3.5 mm sideways); a straight extrusion along the normal looked like spokes.
+SULCUS_BEND = 0.3
 
 
 def _unit_field(shape: tuple[int, ...], sigma_vox: float, rng: np.random.Generator) -> np.ndarray:
@@ -43,8 +46,9 @@ def extra_sulci(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """New sulci on the 1 mm template: returns (gm, wm, sulci), float32 (X, Y, Z).
 
-    Each new sulcus is a sheet perpendicular to the brain surface: the zero set of a random
-    field read at each voxel's projection onto the "outer" surface (outside the hull, or the
+    Each new sulcus is a sheet that starts perpendicular to the brain surface and leans by a
+    smooth random angle (``SULCUS_BEND``) as it goes in: the zero set of a random field read at
+    each voxel's (leaned) projection onto the "outer" surface (outside the hull, or the
     interhemispheric fissure / an existing sulcus, so the medial surface and side branches get
     sulci too), reaching a random 5-16 mm below that surface. Around the sheet, WM within
     ``CORTEX_MM`` becomes GM (the cortical ribbon; WM further away stays as the gyrus' core),
@@ -64,6 +68,10 @@ def extra_sulci(
     normal = np.stack([gr[band] for gr in grads])
     normal /= np.maximum(np.sqrt((normal * normal).sum(0)), 1e-3)
     surface_pts = pts - normal * depth[band]
+    # real sulci curve and lean as they go in; straight extrusions read as spokes in a slice:
+    # tilt each sheet by a smooth random angle (about tan^-1 BEND, varying over ~8 mm)
+    bend = np.stack([_unit_field(gm.shape, 8.0, rng)[band] for _ in range(3)])
+    surface_pts += bend * np.float32(SULCUS_BEND) * depth[band]
     g = _unit_field(gm.shape, SULCUS_FIELD_SIGMA_MM, rng)
     # along the surface a smoothed-noise field changes by ~1/sigma per mm (2 of 3 gradient axes)
     grad_rms = float(np.sqrt(np.mean(sum(d * d for d in np.gradient(g))) * 2.0 / 3.0))

@@ -21,6 +21,7 @@ from mslesion.synth.flair import (
     acquire,
     add_lesions,
     lesion_halo,
+    mottle_lesions,
     nawm_modulation,
     open_sulci,
     texture_and_bias,
@@ -34,11 +35,13 @@ def _ventricle_centre(voxel_size_mm: float) -> np.ndarray:
     tpl = mni_template(voxel_size_mm)
     return np.argwhere(tpl.vent_dist <= 0.5 * voxel_size_mm).mean(0).astype(np.float32)
 
+
 #: Version of the images a seed produces. Bump it whenever the same seed and settings give
 #: other images (a realism round): caches of generated volumes (training's float16 memmaps) are
 #: keyed by it, so an upgrade never trains on volumes of the previous generator. 3: round 3
-#: (normal bright anatomy, dirty-appearing WM, lesion halo).
-GENERATOR_VERSION = 3
+#: (normal bright anatomy, dirty-appearing WM, lesion halo); 4: round 4 (leaning extra sulci, WM
+#: sharpened against its local peak, fewer opened sulci, mottled lesion cores).
+GENERATOR_VERSION = 4
 
 
 def _finalize(
@@ -139,7 +142,7 @@ def generate_case(seed: int, config: SynthConfig = SynthConfig()) -> SynthCase: 
 
     if config.anatomy != "real":  # (real scans carry their own surroundings)
         lesion_halo(img, canvas.alpha, v, contrast)
-    add_lesions(img, canvas.alpha, canvas.contrast)
+    add_lesions(img, canvas.alpha, mottle_lesions(canvas.contrast, canvas.alpha, v, rng))
     img = texture_and_bias(img, v, contrast, rng, bias=config.bias)
     # real scans already carry their own noise: add less
     snr = config.snr if config.anatomy != "real" or not config.snr else config.snr * 2

@@ -29,7 +29,7 @@ _BRAINSTEM_MM = np.array([(0, -21, -4), (0, -23, -16), (0, -27, -30), (0, -36, -
 _PEDUNCLE_MM = np.array([(14, -13, -6), (11, -17, -13), (8, -21, -21)], np.float64)
 
 
-def _mm_grid(shape: tuple[int, int, int], affine: np.ndarray) -> tuple[np.ndarray, ...]:
+def mm_grid(shape: tuple[int, int, int], affine: np.ndarray) -> tuple[np.ndarray, ...]:
     """World coordinates (x, y, z) in mm, float32, broadcastable to ``shape`` (diagonal affine)."""
     axes = [np.arange(s, dtype=np.float32) for s in shape]
     x = (affine[0, 0] * axes[0] + affine[0, 3]).astype(np.float32)[:, None, None]
@@ -38,26 +38,28 @@ def _mm_grid(shape: tuple[int, int, int], affine: np.ndarray) -> tuple[np.ndarra
     return x, y, z
 
 
-def _tube(
+def polyline_tube(
     x: np.ndarray,
     y: np.ndarray,
     z: np.ndarray,
     line: np.ndarray,
     sigma_x_mm: float,
     sigma_y_mm: float,
+    fade_mm: float = 3.0,
 ) -> np.ndarray:
-    """Gaussian tube (peak 1) around a polyline given as (|x|, y, z) mm points ordered by z.
+    """Gaussian tube (peak 1) around a polyline given as (|x|, y, z) mm points (any order).
 
     The centre is interpolated at each voxel's height (the structures run mostly vertically);
-    ``sigma_x_mm`` / ``sigma_y_mm`` are its left-right / front-back widths; it fades over 3 mm
-    past the ends.
+    ``sigma_x_mm`` / ``sigma_y_mm`` are its left-right / front-back widths; past the ends it
+    fades as a Gaussian of sigma ``fade_mm``. Shared by the bright anatomy here and the
+    corticospinal tracts of the template's NAWM pattern.
     """
     order = np.argsort(line[:, 2])
     cz, cx, cy = line[order, 2], line[order, 0], line[order, 1]
     zc = np.clip(z, cz[0], cz[-1])
     tx = np.interp(zc, cz, cx).astype(np.float32)
     ty = np.interp(zc, cz, cy).astype(np.float32)
-    beyond = np.maximum(np.maximum(cz[0] - z, z - cz[-1]), 0.0) / 3.0
+    beyond = np.maximum(np.maximum(cz[0] - z, z - cz[-1]), 0.0) / fade_mm
     d2 = ((np.abs(x) - tx) / sigma_x_mm) ** 2 + ((y - ty) / sigma_y_mm) ** 2 + beyond**2
     return np.exp(-0.5 * d2).astype(np.float32)
 
@@ -116,7 +118,7 @@ def add_septum(
     thin grey (often slightly bright) membrane. GM 0.95 on the midline, 0.4 at 1 mm; the rest
     of each septal voxel is CSF (the ventricles), so GM + WM + CSF = 1 there.
     """
-    x, y, z = _mm_grid(gm.shape, affine)  # type: ignore[arg-type]
+    x, y, z = mm_grid(gm.shape, affine)  # type: ignore[arg-type]
     region = _septal_region(vent_dist, x, y, z) & (gm + csf > 0.3) & (wm < 0.3)
     sheet = np.clip(0.95 - 0.55 * np.abs(x), 0.0, 0.95) * (np.abs(x) <= 1.0)
     gm = np.where(region, np.minimum(np.maximum(gm, sheet), 1.0 - wm), gm)
@@ -136,10 +138,10 @@ def bright_anatomy(
     Weighted by the tissue fraction GM + WM (CSF stays dark) and smoothed by 1 mm so there are
     no hard edges.
     """
-    x, y, z = _mm_grid(gm.shape, affine)  # type: ignore[arg-type]
-    stem = _tube(x, y, z, _TEGMENTUM_MM, 6.0, 4.0)
-    stem = np.maximum(stem, 0.45 * _tube(x, y, z, _BRAINSTEM_MM, 9.0, 7.0))
-    stem = np.maximum(stem, 0.7 * _tube(x, y, z, _PEDUNCLE_MM, 3.0, 3.0))
+    x, y, z = mm_grid(gm.shape, affine)  # type: ignore[arg-type]
+    stem = polyline_tube(x, y, z, _TEGMENTUM_MM, 6.0, 4.0)
+    stem = np.maximum(stem, 0.45 * polyline_tube(x, y, z, _BRAINSTEM_MM, 9.0, 7.0))
+    stem = np.maximum(stem, 0.7 * polyline_tube(x, y, z, _PEDUNCLE_MM, 3.0, 3.0))
     septum = np.exp(-0.5 * (x / 1.5) ** 2) * _septal_region(vent_dist, x, y, z)
     weight = np.maximum(stem, septum)
     weight = np.maximum(weight, _insular_complex(gm, wm, x, y, z))
