@@ -9,7 +9,7 @@ import pytest
 
 from mslesion.synth import folding
 from mslesion.synth.anatomy import _infratentorial_region, mni_template
-from mslesion.synth.flair import Contrast, add_lesions, mottle_lesions, texture_and_bias
+from mslesion.synth.flair import Contrast, add_lesions, texture_and_bias
 from mslesion.synth.folding import CORTEX_MM, cerebellum_region, extra_sulci
 from mslesion.synth.lesions import (
     MIN_LESION_CONTRAST,
@@ -91,17 +91,29 @@ def test_mottled_lesion_cores_vary_but_never_drop_below_the_minimum() -> None:
     alpha = np.zeros((40, 40, 40), np.float32)
     alpha[5:35, 5:35, 5:35] = 1.0
     contrast = np.where(alpha > 0, 1.8, 0.0).astype(np.float32)
-    out = mottle_lesions(contrast, alpha, 1.0, np.random.default_rng(0))
-    inside = out[alpha > 0]
+
+    def blend(seed: int) -> np.ndarray:
+        img = np.ones(alpha.shape, np.float32)
+        return add_lesions(img, alpha, contrast, mottle=(1.0, np.random.default_rng(seed)))
+
+    out = blend(0)
+    inside = out[alpha > 0]  # alpha = 1: the image is the mottled core itself
     assert inside.min() >= MIN_LESION_CONTRAST - 1e-6
     assert inside.std() > 0.05 and inside.max() > 1.9  # one plaque, several levels
-    np.testing.assert_array_equal(out[alpha == 0], contrast[alpha == 0])
+    np.testing.assert_array_equal(out[alpha == 0], 1.0)
     # ~3 mm blobs, not voxel noise: neighbours are strongly correlated
     core = out[10:30, 10:30, 10:30]
     assert np.corrcoef(core[1:].ravel(), core[:-1].ravel())[0, 1] > 0.8
-    again = mottle_lesions(contrast, alpha, 1.0, np.random.default_rng(0))
-    np.testing.assert_array_equal(out, again)
-    np.testing.assert_array_equal(contrast, np.where(alpha > 0, 1.8, 0.0).astype(np.float32))
+    np.testing.assert_array_equal(out, blend(0))
+    assert not np.array_equal(out, blend(1))
+    # without mottling every voxel gets its lesion's one core
+    flat = add_lesions(np.ones(alpha.shape, np.float32), alpha, contrast)
+    np.testing.assert_allclose(flat[alpha > 0], 1.8)
+    # no lesions: nothing drawn from the generator
+    rng = np.random.default_rng(0)
+    empty = np.zeros_like(alpha)
+    add_lesions(np.ones(alpha.shape, np.float32), empty, contrast, mottle=(1.0, rng))
+    assert rng.random() == np.random.default_rng(0).random()
 
 
 def test_template_cerebellum_has_folia_and_more_cortical_sulci() -> None:

@@ -170,40 +170,52 @@ def lesion_halo(
 LESION_MOTTLE = 0.12
 
 
-def mottle_lesions(
-    contrast: np.ndarray, alpha: np.ndarray, voxel_size_mm: float, rng: np.random.Generator
+def mottle_cores(
+    cores: np.ndarray,
+    coords: tuple[np.ndarray, ...],
+    shape: tuple[int, ...],
+    voxel_size_mm: float,
+    rng: np.random.Generator,
 ) -> np.ndarray:
-    """Per-voxel lesion cores that vary inside each lesion (returns a new float32 array).
+    """Lesion cores that vary inside each lesion: float32 (N,), one per voxel index in ``coords``
+    (indices into a volume of ``shape``; no random draw when there are none).
 
     Real plaques are brighter in places and fade unevenly; one core level per lesion made large
-    synthetic plaques a flat, saturated blob. The core is multiplied by ``1 + LESION_MOTTLE x``
+    synthetic plaques a flat, saturated blob. Each core is multiplied by ``1 + LESION_MOTTLE x``
     a ~3 mm random field and never drops below ``lesions.MIN_LESION_CONTRAST``, so every mask
     voxel keeps its margin above the tissue around it (the truth stays exact). The field is
-    read from its coarse lattice at the lesion voxels only (a whole-volume field costs ~0.2 s).
+    read from its coarse lattice at the given voxels only (a whole-volume field at 1 mm costs
+    about as much as the rest of the lesion blending).
     """
-    out = contrast.copy()
-    sel = np.nonzero(alpha > 0)
-    if not sel[0].size:
-        return out
+    if not cores.size:
+        return cores.astype(np.float32)
     cell = max(3.0 / voxel_size_mm, 1.0)
-    lattice = rng.standard_normal(
-        tuple(int(np.ceil(s / cell)) + 2 for s in alpha.shape), dtype=np.float32
-    )
-    field = ndimage.map_coordinates(lattice, [ax / cell for ax in sel], order=1)
+    lattice = rng.standard_normal(tuple(int(np.ceil(s / cell)) + 2 for s in shape), np.float32)
+    field = ndimage.map_coordinates(lattice, [ax / cell for ax in coords], order=1)
     # linear interpolation of unit white noise has std ~0.6 between lattice points: rescale
     field /= np.float32(max(float(field.std()), 0.3))
-    mottled = out[sel] * (1 + np.float32(LESION_MOTTLE) * field)
-    out[sel] = np.maximum(mottled, np.float32(MIN_LESION_CONTRAST))
-    return out
+    mottled = cores * (1 + np.float32(LESION_MOTTLE) * field)
+    return np.maximum(mottled, np.float32(MIN_LESION_CONTRAST)).astype(np.float32)
 
 
-def add_lesions(img: np.ndarray, alpha: np.ndarray, contrast: np.ndarray) -> np.ndarray:
-    """Blend lesions in place: each mask voxel moves from max(tissue, WM) towards ``contrast``."""
-    sel = alpha > 0
+def add_lesions(
+    img: np.ndarray,
+    alpha: np.ndarray,
+    contrast: np.ndarray,
+    mottle: tuple[float, np.random.Generator] | None = None,
+) -> np.ndarray:
+    """Blend lesions in place: each mask voxel moves from max(tissue, WM) towards its core
+    (``contrast``, float32 like ``img``); ``mottle`` = (voxel size in mm, generator) first
+    varies the cores inside each lesion (:func:`mottle_cores`)."""
+    sel = np.nonzero(alpha > 0)
     base = np.maximum(img[sel], np.float32(1.0))
     a = alpha[sel]
-    img[sel] = (1 - a) * base + a * contrast[sel]
-    # (contrast > 1 and a >= RIM_MIN_ALPHA > 0 keep every mask voxel above WM before noise)
+    cores = contrast[sel]
+    if mottle is not None:
+        cores = mottle_cores(cores, sel, img.shape, mottle[0], mottle[1])
+    img[sel] = (1 - a) * base + a * cores
+    # (cores >= MIN_LESION_CONTRAST > 1 and a >= RIM_MIN_ALPHA > 0 keep every mask voxel above
+    # WM before noise)
     return img
 
 

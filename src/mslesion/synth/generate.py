@@ -21,7 +21,6 @@ from mslesion.synth.flair import (
     acquire,
     add_lesions,
     lesion_halo,
-    mottle_lesions,
     nawm_modulation,
     open_sulci,
     texture_and_bias,
@@ -142,7 +141,7 @@ def generate_case(seed: int, config: SynthConfig = SynthConfig()) -> SynthCase: 
 
     if config.anatomy != "real":  # (real scans carry their own surroundings)
         lesion_halo(img, canvas.alpha, v, contrast)
-    add_lesions(img, canvas.alpha, mottle_lesions(canvas.contrast, canvas.alpha, v, rng))
+    add_lesions(img, canvas.alpha, canvas.contrast, mottle=(v, rng))
     img = texture_and_bias(img, v, contrast, rng, bias=config.bias)
     # real scans already carry their own noise: add less
     snr = config.snr if config.anatomy != "real" or not config.snr else config.snr * 2
