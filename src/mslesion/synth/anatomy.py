@@ -305,7 +305,7 @@ def _resample_to(tpl: Template, voxel_size_mm: float) -> Template:
     )
 
 
-_CACHE_VERSION = 8  # 8: bent extra sulci (7: + ``bright``, normal bright anatomy)
+_CACHE_VERSION = 8  # 8: leaning extra sulci, WM sharpened vs its local peak (7: + ``bright``)
 _FIELDS = ("gm", "wm", "csf", "caps", "sulci", "nawm", "vent_dist", "zones", "affine", "bright")
 
 

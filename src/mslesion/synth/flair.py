@@ -184,8 +184,8 @@ def mottle_cores(
     synthetic plaques a flat, saturated blob. Each core is multiplied by ``1 + LESION_MOTTLE x``
     a ~3 mm random field and never drops below ``lesions.MIN_LESION_CONTRAST``, so every mask
     voxel keeps its margin above the tissue around it (the truth stays exact). The field is
-    read from its coarse lattice at the given voxels only (a whole-volume field at 1 mm costs
-    about as much as the rest of the lesion blending).
+    read from its coarse lattice at the given voxels only (a whole-volume 3 mm field at 1 mm
+    measured 0.25 s per case on a busy 2-core machine).
     """
     if not cores.size:
         return cores.astype(np.float32)
