@@ -1,4 +1,4 @@
-"""Procedural folding (extra sulci, cerebellar folia), fine grain and the plaques' soft edge."""
+"""Procedural folding (extra sulci, gyral WM cores, cerebellar folia), fine grain, plaque edges."""
 
 from __future__ import annotations
 
@@ -8,9 +8,19 @@ import numpy as np
 import pytest
 
 from mslesion.synth import folding
-from mslesion.synth.anatomy import _infratentorial_region, mni_template
+from mslesion.synth.anatomy import (
+    MIDLINE_SLAB,
+    _infratentorial_region,
+    mni_template,
+    pial_outside,
+)
 from mslesion.synth.flair import Contrast, add_lesions, texture_and_bias
-from mslesion.synth.folding import CORTEX_MM, cerebellum_region, extra_sulci
+from mslesion.synth.folding import (
+    PIAL_CORTEX_MM,
+    cerebellum_region,
+    extra_sulci,
+    thin_cortex,
+)
 from mslesion.synth.lesions import (
     MIN_LESION_CONTRAST,
     PLAQUE_RIM_MIN_ALPHA,
@@ -19,72 +29,83 @@ from mslesion.synth.lesions import (
 )
 
 
-def _slab() -> tuple[np.ndarray, ...]:
-    """A 64x64x48 'brain': top 3 mm GM over WM, hull = everything below z = 44."""
+def _slab(gm_mm: int = 14) -> tuple[np.ndarray, ...]:
+    """A 64x64x48 'brain' smeared like the average: the top ``gm_mm`` mm GM over WM, the pia
+    at z = 44 (``outer`` above it), the whole slab in the cortical band."""
     shape = (64, 64, 48)
-    hull = np.zeros(shape, bool)
-    hull[:, :, :44] = True
+    outer = np.zeros(shape, bool)
+    outer[:, :, 44:] = True
     gm = np.zeros(shape, np.float32)
     wm = np.zeros(shape, np.float32)
-    gm[:, :, 41:44] = 1.0
-    wm[:, :, :41] = 1.0
-    z = np.arange(shape[2], dtype=np.float32)
-    hull_depth = np.broadcast_to(np.clip(43.5 - z, 0, None), shape).astype(np.float32)
-    csf = np.zeros(shape, np.float32)
-    vent = np.full(shape, 40.0, np.float32)
-    return gm, wm, csf, np.zeros(shape, np.float32), hull, hull_depth, vent
+    gm[:, :, 44 - gm_mm : 44] = 1.0
+    wm[:, :, : 44 - gm_mm] = 1.0
+    return gm, wm, np.zeros(shape, np.float32), outer, np.ones(shape, np.float32)
 
 
-def test_extra_sulci_cut_radial_lines_lined_with_cortex() -> None:
-    gm, wm, csf, sulci, hull, hull_depth, vent = _slab()
-    no_cerebellum = np.zeros(hull.shape, bool)
-    gm2, wm2, sulci2 = extra_sulci(
-        gm, wm, csf, sulci, hull, hull_depth, vent, no_cerebellum, np.random.default_rng(0)
-    )
-    np.testing.assert_allclose(gm2 + wm2, gm + wm, atol=1e-5)  # tissue conserved
-    assert wm2.min() >= 0 and gm2.max() <= 1 + 1e-6
-    lines = sulci2 > 0.5
-    assert lines[:, :, 30:44].mean() > 0.02  # sulci in the outer 14 mm...
-    assert not lines[:, :, :25].any()  # ...never deeper than 16 mm + ramp
+def test_extra_sulci_split_the_thick_grey_matter_with_radial_sheets() -> None:
+    _, wm, sulci, outer, band = _slab()
+    lines = extra_sulci(wm, sulci, outer, band, np.random.default_rng(0)) > 0.5
+    assert lines[:, :, 31:44].mean() > 0.02  # sulci in the smeared GM...
+    assert not lines[:, :, :31].any()  # ...never in the WM nor within 1 mm of it
     # lines are sheets perpendicular to the surface: a line voxel mostly has one right below it
-    below = lines[:, :, 30:43] & lines[:, :, 29:42]
-    assert below.sum() > 0.6 * lines[:, :, 30:43].sum()
-    # the WM next to a new line became cortex (GM), within CORTEX_MM of it
-    converted = (wm - wm2) > 0.5
-    assert converted[:, :, 30:41].sum() > lines[:, :, 30:41].sum()
-    assert np.all(gm2[lines] > 0.3)
-    # nothing happens in an excluded region (cerebellum)
-    everywhere = np.ones(hull.shape, bool)
-    gm3, _, sulci3 = extra_sulci(
-        gm, wm, csf, sulci, hull, hull_depth, vent, everywhere, np.random.default_rng(0)
-    )
-    np.testing.assert_array_equal(gm3, gm)
-    assert sulci3.max() == 0
-    assert CORTEX_MM >= 2.0
+    below = lines[:, :, 33:43] & lines[:, :, 32:42]
+    assert below.sum() > 0.6 * lines[:, :, 33:43].sum()
+    # thin sheets (~1.2 mm), not slabs: most GM voxels are not on a line
+    assert lines[:, :, 31:44].mean() < 0.25
+    # a gyrus' WM core is never cut: with WM right under the pia there is nothing to split
+    _, wm_thin, *_ = _slab(gm_mm=1)
+    assert extra_sulci(wm_thin, sulci, outer, band, np.random.default_rng(0)).max() == 0
+    # nothing outside the cortical band
+    assert extra_sulci(wm, sulci, outer, 0 * band, np.random.default_rng(0)).max() == 0
 
 
 def test_extra_sulci_lean_and_curve_with_depth(monkeypatch: pytest.MonkeyPatch) -> None:
     def vertical_share(bend: float) -> float:
         monkeypatch.setattr(folding, "SULCUS_BEND", bend)
-        gm, wm, csf, sulci, hull, hull_depth, vent = _slab()
-        _, _, out = extra_sulci(
-            gm,
-            wm,
-            csf,
-            sulci,
-            hull,
-            hull_depth,
-            vent,
-            np.zeros(hull.shape, bool),
-            np.random.default_rng(0),
-        )
-        lines = out[:, :, 30:43] > 0.5
-        return float((lines & (out[:, :, 29:42] > 0.5)).sum() / max(lines.sum(), 1))
+        _, wm, sulci, outer, band = _slab()
+        out = extra_sulci(wm, sulci, outer, band, np.random.default_rng(0))
+        lines = out[:, :, 33:43] > 0.5
+        return float((lines & (out[:, :, 32:42] > 0.5)).sum() / max(lines.sum(), 1))
 
     shipped = folding.SULCUS_BEND
     straight, bent = vertical_share(0.0), vertical_share(shipped)
     assert straight > 0.8  # without the lean, a sheet is an extrusion along the normal
     assert bent < straight - 0.08  # with it, sheets drift sideways as they go deeper
+
+
+def test_thin_cortex_gives_each_gyrus_a_white_matter_core() -> None:
+    gm, wm, sulci, outer, band = _slab()
+    sulci[32, :, 30:44] = 1.0  # one sulcus, a sheet at x = 32
+    sulci[10, :, 33] = 0.4  # a faint line fragment deep in the smeared GM
+    gm2, wm2, sulci2 = thin_cortex(gm, wm, sulci, outer, band)
+    np.testing.assert_allclose(gm2 + wm2, gm + wm, atol=1e-6)  # tissue conserved
+    assert gm2.min() >= 0 and wm2.max() <= 1 + 1e-6
+    pial_mm = np.minimum(43.5 - np.arange(48)[None, :], np.abs(np.arange(64) - 32)[:, None])
+    cortex = gm2[:, 20, 30:44] > 0.5  # (x, z) plane
+    near_pia = pial_mm[:, 30:44] <= PIAL_CORTEX_MM
+    assert cortex[near_pia].all()  # a ~3 mm ribbon along the surface and both sulcal banks
+    assert not cortex[pial_mm[:, 30:44] >= PIAL_CORTEX_MM + 1].any()  # WM core beyond it
+    assert sulci2[10, 20, 33] == 0  # a line left inside the new WM is dropped
+    assert sulci2[32, 20, 35] == 1.0  # the sulcus itself stays
+    # nothing outside the cortical band
+    gm3, wm3, sulci3 = thin_cortex(gm, wm, sulci, outer, 0 * band)
+    np.testing.assert_array_equal(gm3, gm)
+    np.testing.assert_array_equal(sulci3, sulci)
+
+
+def test_template_cortex_is_a_thin_ribbon_with_a_medial_pia() -> None:
+    tpl = mni_template(1.0)
+    # adult brains: GM is ~55 % of GM + WM; the average smeared it to 60 %, folding made 64 %
+    gm_share = float(tpl.gm.sum() / (tpl.gm.sum() + tpl.wm.sum()))
+    assert 0.5 < gm_share < 0.6
+    # the interhemispheric fissure is pia above the corpus callosum, not inside the thalamus
+    infra = _infratentorial_region(tpl.shape, tpl.affine)
+    hull = (tpl.gm + tpl.wm + tpl.csf) > 0.3
+    outer = pial_outside(hull, tpl.csf, tpl.wm, tpl.vent_dist, infra)
+    midline = outer[MIDLINE_SLAB]
+    assert midline[:, 126 + 20, 72 + 50].all()  # (0, +20, +50) mm: medial frontal cortex
+    assert not midline[:, 126 - 15, 72 + 5].any()  # (0, -15, +5) mm: thalamus
+    assert not outer[90 + 30, 126, 72 + 20]  # deep WM
 
 
 def test_mottled_lesion_cores_vary_but_never_drop_below_the_minimum() -> None:

@@ -21,7 +21,10 @@ from mslesion.synth.folding import (
     FOLDING_SEED,
     cerebellar_folia,
     cerebellum_region,
+    cortical_band,
     extra_sulci,
+    non_cortical_grey,
+    thin_cortex,
 )
 from mslesion.synth.normal import add_septum, bright_anatomy, mm_grid, polyline_tube
 
@@ -181,6 +184,23 @@ _CST_MM = np.array(
 MIDLINE_SLAB = np.s_[89:92]
 
 
+def pial_outside(
+    hull: np.ndarray, csf: np.ndarray, wm: np.ndarray, vent_dist: np.ndarray, infra: np.ndarray
+) -> np.ndarray:
+    """Bool (X, Y, Z) on the 1 mm grid: what lies beyond the pia of the cerebral cortex.
+
+    Outside the hull, CSF-filled fissures (CSF > 0.5, > 4 mm from the ventricles), and the
+    interhemispheric fissure: the midline slab where it is not WM (the corpus callosum), not
+    infratentorial and not the deep grey nuclei. The average blurred that fissure to CSF ~0.6
+    and its ventricle detector took it for a ventricle, so without it the medial cortex had no
+    pia and neither folded nor thinned.
+    """
+    fissure = np.zeros(hull.shape, bool)
+    fissure[MIDLINE_SLAB] = True
+    fissure &= hull & (wm < 0.5) & ~infra & ~non_cortical_grey(hull.shape, MNI_AFFINE_1MM)
+    return ~hull | ((csf > 0.5) & (vent_dist > 4.0)) | fissure
+
+
 def _nawm_pattern(
     shape: tuple[int, int, int], affine: np.ndarray, vent_dist: np.ndarray, y_vent: float
 ) -> np.ndarray:
@@ -238,9 +258,10 @@ def _build_template_1mm() -> Template:
     cerebellum = cerebellum_region(MNI_SHAPE_1MM, MNI_AFFINE_1MM) & infra
     rng = np.random.default_rng(FOLDING_SEED)
     gm_sharp = np.clip(tissue - wm_sharp, 0.0, 1.0).astype(np.float32)
-    gm_sharp, wm_sharp, sulci = extra_sulci(
-        gm_sharp, wm_sharp, csf, sulci, hull, depth, vent_dist, cerebellum, rng
-    )
+    outer = pial_outside(hull, csf, wm_sharp, vent_dist, infra)
+    band = cortical_band(outer, cerebellum, MNI_AFFINE_1MM)
+    sulci = extra_sulci(wm_sharp, sulci, outer, band, rng)
+    gm_sharp, wm_sharp, sulci = thin_cortex(gm_sharp, wm_sharp, sulci, outer, band)
     sulci = cerebellar_folia(gm_sharp, sulci, cerebellum, MNI_AFFINE_1MM, rng)
 
     # zones keep the template's own (unsharpened) maps: the location shares were tuned on them
@@ -305,7 +326,9 @@ def _resample_to(tpl: Template, voxel_size_mm: float) -> Template:
     )
 
 
-_CACHE_VERSION = 8  # 8: leaning extra sulci, WM sharpened vs its local peak (7: + ``bright``)
+# 9: thin extra sulci that spare the gyral WM, cortex thinned to 3 mm from the pia, the
+# interhemispheric fissure as pia; 8: leaning extra sulci, WM sharpened vs its local peak
+_CACHE_VERSION = 9
 _FIELDS = ("gm", "wm", "csf", "caps", "sulci", "nawm", "vent_dist", "zones", "affine", "bright")
 
 

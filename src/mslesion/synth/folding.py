@@ -1,12 +1,14 @@
-"""Cortical folding the MNI152 average lost: extra sulci with their cortex, cerebellar folia.
+"""Cortical folding the MNI152 average lost: extra sulci, gyral WM cores, cerebellar folia.
 
-Averaging 152 brains keeps only the large, consistent sulci; an individual brain has roughly
-twice as many (small sulci at the vertex, on the medial surface, side branches), each lined by
-a ~2.5 mm cortical ribbon that dips into the white matter, and a cerebellum striped by thin
-fissures between its folia. Both are drawn once into the 1 mm template (fixed seed, cached with
-it); each sample then opens a random, regionally varying share of every sulcal line into CSF
-(``flair.open_sulci``) and deforms the whole anatomy, so cases still differ.
-"""
+Averaging 152 brains keeps only the large, consistent sulci and smears the rest into a 6-15 mm
+band of GM with no WM inside; an individual brain has roughly twice as many sulci (small sulci
+at the vertex, on the medial surface, side branches), every gyrus is a ~3 mm cortical ribbon
+around a WM core, and the cerebellum is striped by thin fissures between its folia. All three
+are drawn once into the 1 mm template (fixed seed, cached with it): :func:`extra_sulci` splits
+the smeared GM with new sulcal sheets, :func:`thin_cortex` turns GM more than 3 mm from any pia
+into the gyri's WM cores, :func:`cerebellar_folia` stripes the cerebellum. Each sample then
+opens a random, regionally varying share of every sulcal line into CSF (``flair.open_sulci``)
+and deforms the whole anatomy, so cases still differ."""
 
 from __future__ import annotations
 
@@ -19,8 +21,6 @@ FOLDING_SEED = 20240603
 #: surface, gives the new sulci: zero crossings are ~pi*sqrt(2)*sigma = 13 mm apart along the
 #: surface, which with the template's own sulci gives gyri about as dense as in the real scans.
 SULCUS_FIELD_SIGMA_MM = 3.0
-#: Cortical thickness (mm) lining each new sulcus (converted from WM to GM).
-CORTEX_MM = 2.5
 #: Std of the random lean of a new sulcus per mm of depth (0.3: ~17 degrees, so a 12 mm deep
 #: sulcus curves ~3.5 mm sideways); a straight extrusion along the normal looked like spokes.
 SULCUS_BEND = 0.3
@@ -34,32 +34,24 @@ def _unit_field(shape: tuple[int, ...], sigma_vox: float, rng: np.random.Generat
 
 
 def extra_sulci(
-    gm: np.ndarray,
     wm: np.ndarray,
-    csf: np.ndarray,
     sulci: np.ndarray,
-    hull: np.ndarray,
-    hull_depth: np.ndarray,
-    vent_dist: np.ndarray,
-    cerebellum: np.ndarray,
+    outer: np.ndarray,
+    band_weight: np.ndarray,
     rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """New sulci on the 1 mm template: returns (gm, wm, sulci), float32 (X, Y, Z).
+) -> np.ndarray:
+    """``sulci`` (float32, (X, Y, Z)) plus the new sulcal lines, on the 1 mm template.
 
-    Each new sulcus is a sheet that starts perpendicular to the brain surface and leans by a
-    smooth random angle (``SULCUS_BEND``) as it goes in: the zero set of a random field read at
-    each voxel's (leaned) projection onto the "outer" surface (outside the hull, or the
-    interhemispheric fissure / an existing sulcus, so the medial surface and side branches get
-    sulci too), reaching a random 5-16 mm below that surface. Around the sheet, WM within
-    ``CORTEX_MM`` becomes GM (the cortical ribbon; WM further away stays as the gyrus' core),
-    and a ~1.2 mm line at its middle is added to ``sulci``. Only in the cerebral cortex:
-    < 20 mm below the hull, away from the ventricles (deep grey nuclei) and the cerebellum.
-    GM + WM is conserved.
+    Each new sulcus is a ~1.2 mm sheet that starts perpendicular to the pial surface and leans
+    by a smooth random angle (``SULCUS_BEND``) as it goes in: the zero set of a random field read
+    at each voxel's (leaned) projection onto ``outer`` (outside the brain, the interhemispheric
+    fissure, CSF-filled fissures), reaching a random 5-16 mm below it. Only in the cortical band
+    (``band_weight``) and only through the thick GM the average left (>= 1 mm from WM): a new
+    sulcus splits a smeared gyrus, never a gyral WM core. :func:`thin_cortex` then gives each
+    new gyrus its WM core.
     """
-    outer = ~hull | ((csf > 0.5) & (vent_dist > 4.0))
     depth = ndimage.distance_transform_edt(~outer).astype(np.float32)
-    region = np.clip((20.0 - hull_depth) / 3.0, 0.0, 1.0) * np.clip((vent_dist - 6.0) / 4.0, 0, 1)
-    region *= ~ndimage.binary_dilation(cerebellum, iterations=3) & (depth > 0)
+    region = band_weight * (depth > 0)
     band = region > 0
     # each band voxel's projection onto the outer surface, along the smoothed depth gradient
     # (continuous, unlike the nearest surface voxel, whose Voronoi cells draw blocky sheets)
@@ -70,27 +62,27 @@ def extra_sulci(
     surface_pts = pts - normal * depth[band]
     # real sulci curve and lean as they go in; straight extrusions read as spokes in a slice:
     # tilt each sheet by a smooth random angle (about tan^-1 BEND, varying over ~8 mm)
-    bend = np.stack([_unit_field(gm.shape, 8.0, rng)[band] for _ in range(3)])
+    bend = np.stack([_unit_field(wm.shape, 8.0, rng)[band] for _ in range(3)])
     surface_pts += bend * np.float32(SULCUS_BEND) * depth[band]
-    g = _unit_field(gm.shape, SULCUS_FIELD_SIGMA_MM, rng)
-    # along the surface a smoothed-noise field changes by ~1/sigma per mm (2 of 3 gradient axes)
-    grad_rms = float(np.sqrt(np.mean(sum(d * d for d in np.gradient(g))) * 2.0 / 3.0))
-    sheet_mm = np.full(gm.shape, 99.0, np.float32)
-    sheet_mm[band] = np.abs(ndimage.map_coordinates(g, surface_pts, order=1)) / grad_rms
-    floor = np.zeros(gm.shape, np.float32)  # depth reached by the sulcus: 5-16 mm
-    depth_field = ndimage.map_coordinates(_unit_field(gm.shape, 6.0, rng), surface_pts, order=1)
+    g = _unit_field(wm.shape, SULCUS_FIELD_SIGMA_MM, rng)
+    # distance to the zero set ~ |g| / |grad g| along the surface (2 of 3 gradient axes); the
+    # local gradient, floored at a third of its RMS, keeps the sheets ~1 mm thin even where the
+    # field is flat (a global RMS there drew millimetre-thick slabs that ate the gyral WM)
+    grad_g = np.gradient(g)
+    grad_rms = float(np.sqrt(np.mean(sum(d * d for d in grad_g)) * 2.0 / 3.0))
+    local = np.sqrt(sum(ndimage.map_coordinates(d, surface_pts, order=1) ** 2 for d in grad_g))
+    local = np.maximum(local * np.float32(np.sqrt(2.0 / 3.0)), grad_rms / 3.0)
+    sheet_mm = np.full(wm.shape, 99.0, np.float32)
+    sheet_mm[band] = np.abs(ndimage.map_coordinates(g, surface_pts, order=1)) / local
+    floor = np.zeros(wm.shape, np.float32)  # depth reached by the sulcus: 5-16 mm
+    depth_field = ndimage.map_coordinates(_unit_field(wm.shape, 6.0, rng), surface_pts, order=1)
     floor[band] = 5.0 + 11.0 / (1.0 + np.exp(-1.5 * depth_field))
-    # cortical ribbon: within CORTEX_MM of the sheet, and of its floor (the fundus is GM too)
-    ribbon = np.clip(CORTEX_MM + 0.8 - sheet_mm, 0.0, 1.0)
-    ribbon *= np.clip(floor + CORTEX_MM - depth, 0.0, 1.0) * region
-    to_gm = wm * ribbon
+    # a new sulcus splits the thick GM the average left, never a gyrus' WM core (cutting those
+    # left the template's WM fingers as stubs): nothing within 1 mm of WM, full weight from 2.5 mm
+    in_thick_gm = np.clip((ndimage.distance_transform_edt(wm < 0.5) - 1.0) / 1.5, 0.0, 1.0)
     line = np.clip((0.9 - sheet_mm) / 0.6, 0.0, 1.0) * np.clip((floor - depth) / 2.0, 0.0, 1.0)
-    line *= region * (gm + to_gm > 0.3)
-    return (
-        (gm + to_gm).astype(np.float32),
-        (wm - to_gm).astype(np.float32),
-        np.maximum(sulci, line).astype(np.float32),
-    )
+    line *= region * in_thick_gm
+    return np.maximum(sulci, line).astype(np.float32)
 
 
 def cerebellum_region(shape: tuple[int, int, int], affine: np.ndarray) -> np.ndarray:
@@ -139,3 +131,64 @@ def cerebellar_folia(
     # near the centre the angular level sets crowd together (< 2.5 mm apart): no fissures there
     line *= np.clip((radius - 18.0) / 4.0, 0.0, 1.0)[None]
     return np.maximum(sulci, line).astype(np.float32)
+
+
+#: Cortical thickness (mm) kept along every pial surface by :func:`thin_cortex`; real cortex is
+#: 2.5-3 mm, a little more with partial volume at 1 mm.
+PIAL_CORTEX_MM = 3.0
+#: Boxes of non-cortical or allocortical GM in MNI mm, (lo, hi) on |x|, y, z, that the folding
+#: leaves alone: the deep grey nuclei (caudate, putamen, pallidum, thalamus) and the mesial
+#: temporal lobe (hippocampus, amygdala). Boxes, not the template's ventricle distance: that
+#: also counts the sylvian and interhemispheric fissures as "ventricles" and kept the medial
+#: cortex out.
+NON_CORTICAL_BOXES_MM = (
+    ((0.0, 33.0), (-42.0, 28.0), (-16.0, 21.0)),
+    ((14.0, 40.0), (-42.0, 6.0), (-32.0, -4.0)),
+)
+
+
+def non_cortical_grey(shape: tuple[int, int, int], affine: np.ndarray) -> np.ndarray:
+    """Bool (X, Y, Z): inside any of ``NON_CORTICAL_BOXES_MM`` (grid with a diagonal affine)."""
+    axes = [
+        affine[a, a] * np.arange(n, dtype=np.float32) + affine[a, 3] for a, n in enumerate(shape)
+    ]
+    axes[0] = np.abs(axes[0])
+    out = np.zeros(shape, bool)
+    for box in NON_CORTICAL_BOXES_MM:
+        inside = [(v >= lo) & (v <= hi) for v, (lo, hi) in zip(axes, box, strict=True)]
+        out |= inside[0][:, None, None] & inside[1][None, :, None] & inside[2][None, None, :]
+    return out
+
+
+def cortical_band(outer: np.ndarray, cerebellum: np.ndarray, affine: np.ndarray) -> np.ndarray:
+    """Float32 [0, 1] (X, Y, Z): where the folding may change the cerebral cortex.
+
+    < 20 mm from a pial surface (``outer``: outside the brain, the interhemispheric fissure,
+    CSF-filled fissures; 3 mm ramp), outside the cerebellum (+3 mm) and
+    :func:`non_cortical_grey`.
+    """
+    outer_mm = ndimage.distance_transform_edt(~outer).astype(np.float32)
+    keep_out = ndimage.binary_dilation(cerebellum, iterations=3)
+    keep_out |= non_cortical_grey(outer.shape, affine)
+    return (np.clip((20.0 - outer_mm) / 3.0, 0.0, 1.0) * ~keep_out).astype(np.float32)
+
+
+def thin_cortex(
+    gm: np.ndarray, wm: np.ndarray, sulci: np.ndarray, outer: np.ndarray, band_weight: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cortex no thicker than ``PIAL_CORTEX_MM`` from its pia: (gm, wm, sulci) float32 (X, Y, Z).
+
+    Where the average's sulci disagree between brains, its GM is a 6-15 mm band with no gyral
+    WM core, which renders as a thick, flat bright rim. In one brain every cortical voxel lies
+    within ~3 mm of the pia (``outer`` or a sulcal line), so in the cortical band
+    (``band_weight``) GM further than that becomes WM (1 mm ramp; GM + WM is conserved), and a
+    sulcal line left inside that new WM is dropped.
+    """
+    pial_mm = ndimage.distance_transform_edt(~(outer | (sulci > 0.5))).astype(np.float32)
+    deep = np.clip(pial_mm - PIAL_CORTEX_MM, 0.0, 1.0) * band_weight
+    to_wm = gm * deep
+    return (
+        (gm - to_wm).astype(np.float32),
+        (wm + to_wm).astype(np.float32),
+        (sulci * (1.0 - deep)).astype(np.float32),
+    )

@@ -39,8 +39,9 @@ def _ventricle_centre(voxel_size_mm: float) -> np.ndarray:
 #: other images (a realism round): caches of generated volumes (training's float16 memmaps) are
 #: keyed by it, so an upgrade never trains on volumes of the previous generator. 3: round 3
 #: (normal bright anatomy, dirty-appearing WM, lesion halo); 4: round 4 (leaning extra sulci, WM
-#: sharpened against its local peak, fewer opened sulci, mottled lesion cores).
-GENERATOR_VERSION = 4
+#: sharpened against its local peak, fewer opened sulci, mottled lesion cores); 5: round 5 (thin
+#: extra sulci that spare the gyral WM cores, cortex at most 3 mm from its pia, medial folding).
+GENERATOR_VERSION = 5
 
 
 def _finalize(
