@@ -31,7 +31,8 @@ from mslesion.synth.lesions import (
 
 def _slab(gm_mm: int = 14) -> tuple[np.ndarray, ...]:
     """A 64x64x48 'brain' smeared like the average: the top ``gm_mm`` mm GM over WM, the pia
-    at z = 44 (``outer`` above it), the whole slab in the cortical band."""
+    at z = 44 (``outer`` above it), the whole slab in the cortical band. Returns gm, wm,
+    sulci, outer, its depth below the pia (mm) and the band weight."""
     shape = (64, 64, 48)
     outer = np.zeros(shape, bool)
     outer[:, :, 44:] = True
@@ -39,12 +40,13 @@ def _slab(gm_mm: int = 14) -> tuple[np.ndarray, ...]:
     wm = np.zeros(shape, np.float32)
     gm[:, :, 44 - gm_mm : 44] = 1.0
     wm[:, :, : 44 - gm_mm] = 1.0
-    return gm, wm, np.zeros(shape, np.float32), outer, np.ones(shape, np.float32)
+    depth = np.broadcast_to(np.clip(44.0 - np.arange(48, dtype=np.float32), 0, None), shape)
+    return gm, wm, np.zeros(shape, np.float32), outer, depth, np.ones(shape, np.float32)
 
 
 def test_extra_sulci_split_the_thick_grey_matter_with_radial_sheets() -> None:
-    _, wm, sulci, outer, band = _slab()
-    lines = extra_sulci(wm, sulci, outer, band, np.random.default_rng(0)) > 0.5
+    _, wm, sulci, _, depth, band = _slab()
+    lines = extra_sulci(wm, sulci, depth, band, np.random.default_rng(0)) > 0.5
     assert lines[:, :, 31:44].mean() > 0.02  # sulci in the smeared GM...
     assert not lines[:, :, :31].any()  # ...never in the WM nor within 1 mm of it
     # lines are sheets perpendicular to the surface: a line voxel mostly has one right below it
@@ -54,16 +56,16 @@ def test_extra_sulci_split_the_thick_grey_matter_with_radial_sheets() -> None:
     assert lines[:, :, 31:44].mean() < 0.25
     # a gyrus' WM core is never cut: with WM right under the pia there is nothing to split
     _, wm_thin, *_ = _slab(gm_mm=1)
-    assert extra_sulci(wm_thin, sulci, outer, band, np.random.default_rng(0)).max() == 0
+    assert extra_sulci(wm_thin, sulci, depth, band, np.random.default_rng(0)).max() == 0
     # nothing outside the cortical band
-    assert extra_sulci(wm, sulci, outer, 0 * band, np.random.default_rng(0)).max() == 0
+    assert extra_sulci(wm, sulci, depth, 0 * band, np.random.default_rng(0)).max() == 0
 
 
 def test_extra_sulci_lean_and_curve_with_depth(monkeypatch: pytest.MonkeyPatch) -> None:
     def vertical_share(bend: float) -> float:
         monkeypatch.setattr(folding, "SULCUS_BEND", bend)
-        _, wm, sulci, outer, band = _slab()
-        out = extra_sulci(wm, sulci, outer, band, np.random.default_rng(0))
+        _, wm, sulci, _, depth, band = _slab()
+        out = extra_sulci(wm, sulci, depth, band, np.random.default_rng(0))
         lines = out[:, :, 33:43] > 0.5
         return float((lines & (out[:, :, 32:42] > 0.5)).sum() / max(lines.sum(), 1))
 
@@ -74,7 +76,7 @@ def test_extra_sulci_lean_and_curve_with_depth(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_thin_cortex_gives_each_gyrus_a_white_matter_core() -> None:
-    gm, wm, sulci, outer, band = _slab()
+    gm, wm, sulci, outer, _, band = _slab()
     sulci[32, :, 30:44] = 1.0  # one sulcus, a sheet at x = 32
     sulci[10, :, 33] = 0.4  # a faint line fragment deep in the smeared GM
     gm2, wm2, sulci2 = thin_cortex(gm, wm, sulci, outer, band)

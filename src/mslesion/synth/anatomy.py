@@ -259,8 +259,9 @@ def _build_template_1mm() -> Template:
     rng = np.random.default_rng(FOLDING_SEED)
     gm_sharp = np.clip(tissue - wm_sharp, 0.0, 1.0).astype(np.float32)
     outer = pial_outside(hull, csf, wm_sharp, vent_dist, infra)
-    band = cortical_band(outer, cerebellum, MNI_AFFINE_1MM)
-    sulci = extra_sulci(wm_sharp, sulci, outer, band, rng)
+    pial_depth = ndimage.distance_transform_edt(~outer).astype(np.float32)
+    band = cortical_band(pial_depth, cerebellum, MNI_AFFINE_1MM)
+    sulci = extra_sulci(wm_sharp, sulci, pial_depth, band, rng)
     gm_sharp, wm_sharp, sulci = thin_cortex(gm_sharp, wm_sharp, sulci, outer, band)
     sulci = cerebellar_folia(gm_sharp, sulci, cerebellum, MNI_AFFINE_1MM, rng)
 

@@ -36,7 +36,7 @@ def _unit_field(shape: tuple[int, ...], sigma_vox: float, rng: np.random.Generat
 def extra_sulci(
     wm: np.ndarray,
     sulci: np.ndarray,
-    outer: np.ndarray,
+    pial_depth_mm: np.ndarray,
     band_weight: np.ndarray,
     rng: np.random.Generator,
 ) -> np.ndarray:
@@ -44,13 +44,13 @@ def extra_sulci(
 
     Each new sulcus is a ~1.2 mm sheet that starts perpendicular to the pial surface and leans
     by a smooth random angle (``SULCUS_BEND``) as it goes in: the zero set of a random field read
-    at each voxel's (leaned) projection onto ``outer`` (outside the brain, the interhemispheric
-    fissure, CSF-filled fissures), reaching a random 5-16 mm below it. Only in the cortical band
-    (``band_weight``) and only through the thick GM the average left (>= 1 mm from WM): a new
-    sulcus splits a smeared gyrus, never a gyral WM core. :func:`thin_cortex` then gives each
-    new gyrus its WM core.
+    at each voxel's (leaned) projection onto the pial surface (``pial_depth_mm``: distance to
+    :func:`mslesion.synth.anatomy.pial_outside`, in mm), reaching a random 5-16 mm below it.
+    Only in the cortical band (``band_weight``) and only through the thick GM the average left
+    (>= 1 mm from WM): a new sulcus splits a smeared gyrus, never a gyral WM core.
+    :func:`thin_cortex` then gives each new gyrus its WM core.
     """
-    depth = ndimage.distance_transform_edt(~outer).astype(np.float32)
+    depth = pial_depth_mm
     region = band_weight * (depth > 0)
     band = region > 0
     # each band voxel's projection onto the outer surface, along the smoothed depth gradient
@@ -160,17 +160,18 @@ def non_cortical_grey(shape: tuple[int, int, int], affine: np.ndarray) -> np.nda
     return out
 
 
-def cortical_band(outer: np.ndarray, cerebellum: np.ndarray, affine: np.ndarray) -> np.ndarray:
+def cortical_band(
+    pial_depth_mm: np.ndarray, cerebellum: np.ndarray, affine: np.ndarray
+) -> np.ndarray:
     """Float32 [0, 1] (X, Y, Z): where the folding may change the cerebral cortex.
 
-    < 20 mm from a pial surface (``outer``: outside the brain, the interhemispheric fissure,
-    CSF-filled fissures; 3 mm ramp), outside the cerebellum (+3 mm) and
+    < 20 mm below the pial surface (``pial_depth_mm``: outside the brain, the interhemispheric
+    fissure, CSF-filled fissures; 3 mm ramp), outside the cerebellum (+3 mm) and
     :func:`non_cortical_grey`.
     """
-    outer_mm = ndimage.distance_transform_edt(~outer).astype(np.float32)
     keep_out = ndimage.binary_dilation(cerebellum, iterations=3)
-    keep_out |= non_cortical_grey(outer.shape, affine)
-    return (np.clip((20.0 - outer_mm) / 3.0, 0.0, 1.0) * ~keep_out).astype(np.float32)
+    keep_out |= non_cortical_grey(pial_depth_mm.shape, affine)
+    return (np.clip((20.0 - pial_depth_mm) / 3.0, 0.0, 1.0) * ~keep_out).astype(np.float32)
 
 
 def thin_cortex(
