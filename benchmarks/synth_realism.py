@@ -21,6 +21,7 @@ from scipy import ndimage, stats
 
 from mslesion.paths import require_shared_data
 from mslesion.synth import SynthConfig, generate_case
+from mslesion.synth.anatomy import mni_template
 
 
 def load(path: str | Path) -> np.ndarray:
@@ -191,6 +192,9 @@ def main() -> None:
         f"{'W1 hist vs real pool':<22}{np.median(w_syn):<34.3f}"
         f"{np.median(w_real):.3f} (each real vs the other reals)"
     )
+    tpl = mni_template(1.0)  # the anatomy every synthetic case is deformed from
+    gm_share = float(tpl.gm.sum() / (tpl.gm.sum() + tpl.wm.sum()))
+    print(f"{'template GM share':<22}{gm_share:<34.3f}GM / (GM + WM); adult brains ~0.55")
     assert synth_first is not None and real_first is not None
     figure(synth_first, real_first, args.png)
     print(f"figure: {args.png}")

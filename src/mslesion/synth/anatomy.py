@@ -129,6 +129,31 @@ def _infratentorial_region(shape: tuple[int, int, int], affine: np.ndarray) -> n
     return np.broadcast_to(z <= top, shape) & np.ones((shape[0], 1, 1), bool)
 
 
+def _lateral_ventricles(csf: np.ndarray, hull: np.ndarray, depth: np.ndarray) -> np.ndarray:
+    """Bool (X, Y, Z): the lateral ventricles of the 1 mm template.
+
+    Deep CSF pools (CSF > 0.5, > 12 mm inside the hull, >= 300 voxels) that the CSF does not
+    connect to the outside of the brain. Without that test the deep parts of the
+    interhemispheric and sylvian fissures (the hull closes over them) counted as ventricles:
+    periventricular lesions, caps and dirty WM then lined the fissures, and the ventricles'
+    centre moved up. The third and fourth ventricles reach the cisterns at 1 mm and are left
+    out with them; only GM (thalamus) and the infratentorial zone border them.
+    """
+    pools = (csf > 0.5) & (depth > 12)
+    labels, n = ndimage.label(pools)
+    if not n:
+        return pools
+    sizes = ndimage.sum_labels(pools, labels, index=np.arange(1, n + 1))
+    fluid, _ = ndimage.label((csf > 0.5) | ~hull)
+    outside = np.unique(fluid[~hull])
+    keep = [
+        k
+        for k in 1 + np.flatnonzero(sizes >= 300)
+        if not np.isin(fluid[labels == k], outside[outside > 0]).any()
+    ]
+    return np.isin(labels, keep)
+
+
 def _sharpen_wm(wm: np.ndarray, tissue: np.ndarray) -> np.ndarray:
     """White-matter fraction with a ~1 mm GM/WM boundary instead of the template's ~3 mm.
 
@@ -241,11 +266,7 @@ def _build_template_1mm() -> Template:
     csf = csf.astype(np.float32)
 
     depth = ndimage.distance_transform_edt(hull)
-    ventricles = (csf > 0.5) & (depth > 12)
-    labels, n = ndimage.label(ventricles)
-    if n:
-        sizes = ndimage.sum_labels(ventricles, labels, index=np.arange(1, n + 1))
-        ventricles = np.isin(labels, 1 + np.flatnonzero(sizes >= 300))
+    ventricles = _lateral_ventricles(csf, hull, depth)
     vent_dist = np.minimum(ndimage.distance_transform_edt(~ventricles), 40.0).astype(np.float32)
 
     infra = _infratentorial_region(MNI_SHAPE_1MM, MNI_AFFINE_1MM)
@@ -327,9 +348,10 @@ def _resample_to(tpl: Template, voxel_size_mm: float) -> Template:
     )
 
 
-# 9: thin extra sulci that spare the gyral WM, cortex thinned to 3 mm from the pia, the
-# interhemispheric fissure as pia; 8: leaning extra sulci, WM sharpened vs its local peak
-_CACHE_VERSION = 9
+# 10: only the lateral ventricles count as ventricles (not the fissures); 9: thin extra sulci
+# that spare the gyral WM, cortex thinned to 3 mm from the pia, the interhemispheric fissure as
+# pia; 8: leaning extra sulci, WM sharpened vs its local peak
+_CACHE_VERSION = 10
 _FIELDS = ("gm", "wm", "csf", "caps", "sulci", "nawm", "vent_dist", "zones", "affine", "bright")
 
 

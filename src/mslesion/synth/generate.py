@@ -40,8 +40,10 @@ def _ventricle_centre(voxel_size_mm: float) -> np.ndarray:
 #: keyed by it, so an upgrade never trains on volumes of the previous generator. 3: round 3
 #: (normal bright anatomy, dirty-appearing WM, lesion halo); 4: round 4 (leaning extra sulci, WM
 #: sharpened against its local peak, fewer opened sulci, mottled lesion cores); 5: round 5 (thin
-#: extra sulci that spare the gyral WM cores, cortex at most 3 mm from its pia, medial folding).
-GENERATOR_VERSION = 5
+#: extra sulci that spare the gyral WM cores, cortex at most 3 mm from its pia, medial folding);
+#: 6: only the lateral ventricles count as ventricles (the fissures no longer host
+#: periventricular lesions, caps and dirty WM).
+GENERATOR_VERSION = 6
 
 
 def _finalize(
