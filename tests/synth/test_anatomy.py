@@ -5,11 +5,13 @@ from dataclasses import replace
 import nibabel as nib
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from mslesion.preprocess.templates import template_path
 from mslesion.synth.anatomy import (
     MNI_AFFINE_1MM,
     ZONES,
+    _lateral_ventricles,
     _nilearn_on_mni_grid,
     _sharpen_wm,
     mni_grid,
@@ -60,6 +62,29 @@ def test_template_tissues_are_probabilities_with_all_zones() -> None:
     assert set(np.unique(tpl.zones)) == {0, *ZONES}
     # periventricular zone lies next to the ventricles, deep WM further away
     assert np.median(tpl.vent_dist[tpl.zones == 1]) < np.median(tpl.vent_dist[tpl.zones == 4])
+
+
+def test_ventricles_are_closed_csf_pools_not_fissures_open_to_the_outside() -> None:
+    shape = (60, 60, 60)
+    hull = np.zeros(shape, bool)
+    hull[5:55, 5:55, 5:55] = True
+    csf = np.zeros(shape, np.float32)
+    csf[25:35, 25:35, 20:30] = 1.0  # a closed pool deep inside: a ventricle
+    csf[28:31, 10:50, 33:55] = 1.0  # a deep cleft reaching the surface: a fissure
+    depth = ndimage.distance_transform_edt(hull).astype(np.float32)
+    ventricles = _lateral_ventricles(csf, hull, depth)
+    assert ventricles[30, 30, 25] and ventricles[25:35, 25:35, 20:30].sum() > 300
+    assert not ventricles[29, 30, 33:55].any()  # the fissure's deep part is not a ventricle
+    # on the template: the two lateral ventricles, nothing on the midline above the corpus
+    # callosum (interhemispheric fissure) or lateral to the insula (sylvian fissures)
+    tpl = mni_template(1.0)
+    vent = tpl.vent_dist <= 0.5
+    x = np.abs(np.arange(182) - 90)  # |x| in mm (x = 0 mm is index 90)
+    z = np.arange(182) - 72
+    assert not vent[x > 36].any()
+    assert not vent[:, :, z > 40].any()
+    centre_mm = np.argwhere(vent).mean(0) - np.array([90, 126, 72])
+    assert abs(centre_mm[0]) < 3 and -25 < centre_mm[1] < 0 and 0 < centre_mm[2] < 25
 
 
 def test_sharpening_keeps_white_matter_stems_the_average_smeared() -> None:
