@@ -138,9 +138,8 @@ def cerebellar_folia(
 PIAL_CORTEX_MM = 3.0
 #: Boxes of non-cortical or allocortical GM in MNI mm, (lo, hi) on |x|, y, z, that the folding
 #: leaves alone: the deep grey nuclei (caudate, putamen, pallidum, thalamus) and the mesial
-#: temporal lobe (hippocampus, amygdala). Boxes, not the template's ventricle distance: that
-#: also counts the sylvian and interhemispheric fissures as "ventricles" and kept the medial
-#: cortex out.
+#: temporal lobe (hippocampus, amygdala). Hand-placed like the other MNI-mm anatomy: their GM
+#: lies as deep below the pia as a smeared gyrus, so no distance rule tells them apart.
 NON_CORTICAL_BOXES_MM = (
     ((0.0, 33.0), (-42.0, 28.0), (-16.0, 21.0)),
     ((14.0, 40.0), (-42.0, 6.0), (-32.0, -4.0)),
