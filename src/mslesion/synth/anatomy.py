@@ -135,9 +135,10 @@ def _lateral_ventricles(csf: np.ndarray, hull: np.ndarray, depth: np.ndarray) ->
     Deep CSF pools (CSF > 0.5, > 12 mm inside the hull, >= 300 voxels) that the CSF does not
     connect to the outside of the brain. Without that test the deep parts of the
     interhemispheric and sylvian fissures (the hull closes over them) counted as ventricles:
-    periventricular lesions, caps and dirty WM then lined the fissures, and the ventricles'
-    centre moved up. The third and fourth ventricles reach the cisterns at 1 mm and are left
-    out with them; only GM (thalamus) and the infratentorial zone border them.
+    periventricular lesions, caps and dirty WM then lined the fissures, and with the cisterns
+    they moved the ventricles' centre 9 mm back and 7 mm down. The third and fourth ventricles
+    reach the cisterns at 1 mm and are left out with them; only GM (thalamus) and the
+    infratentorial zone border them.
     """
     pools = (csf > 0.5) & (depth > 12)
     labels, n = ndimage.label(pools)
