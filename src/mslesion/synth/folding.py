@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from mslesion.synth.normal import mm_grid
+
 #: Fixed seed of the template's procedural folding (part of the cached template content).
 FOLDING_SEED = 20240603
 #: Gaussian smoothing (mm) of the white noise whose zero set, extruded inward from the brain
@@ -148,14 +150,11 @@ NON_CORTICAL_BOXES_MM = (
 
 def non_cortical_grey(shape: tuple[int, int, int], affine: np.ndarray) -> np.ndarray:
     """Bool (X, Y, Z): inside any of ``NON_CORTICAL_BOXES_MM`` (grid with a diagonal affine)."""
-    axes = [
-        affine[a, a] * np.arange(n, dtype=np.float32) + affine[a, 3] for a, n in enumerate(shape)
-    ]
-    axes[0] = np.abs(axes[0])
+    x, y, z = mm_grid(shape, affine)
     out = np.zeros(shape, bool)
     for box in NON_CORTICAL_BOXES_MM:
-        inside = [(v >= lo) & (v <= hi) for v, (lo, hi) in zip(axes, box, strict=True)]
-        out |= inside[0][:, None, None] & inside[1][None, :, None] & inside[2][None, None, :]
+        inside = [(v >= lo) & (v <= hi) for v, (lo, hi) in zip((np.abs(x), y, z), box, strict=True)]
+        out |= inside[0] & inside[1] & inside[2]
     return out
 
 
