@@ -23,6 +23,7 @@ from mslesion.synth.folding import (
 )
 from mslesion.synth.lesions import (
     MIN_LESION_CONTRAST,
+    PLAQUE_MIN_CONTRAST,
     PLAQUE_RIM_MIN_ALPHA,
     RIM_MIN_ALPHA,
     _rim_alpha,
@@ -182,7 +183,7 @@ def test_plaque_edges_fade_but_stay_brighter_than_their_tissue() -> None:
     lifted = add_lesions(
         tissue.copy(),
         np.full_like(tissue, PLAQUE_RIM_MIN_ALPHA),
-        np.full_like(tissue, MIN_LESION_CONTRAST),
+        np.full_like(tissue, PLAQUE_MIN_CONTRAST),
     )
     assert np.all(lifted > tissue + 0.04)
     assert np.all(lifted > 1.0)

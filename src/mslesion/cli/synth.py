@@ -35,7 +35,9 @@ def register(app: typer.Typer) -> None:
             None, "--slice-thickness", help="Simulate thick axial slices (FWHM, mm)."
         ),
         snr: float = typer.Option(
-            20.0, "--snr", help="WM signal over Rician noise sigma; 0 disables noise."
+            14.0,
+            "--snr",
+            help="Typical WM signal over Rician noise sigma (each case: 2x either way); 0: none.",
         ),
         data_root: Path | None = typer.Option(
             None, "--data-root", help="Shared data folder (for --anatomy real / --lesions library)."

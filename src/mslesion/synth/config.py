@@ -29,7 +29,8 @@ class SynthConfig:
         anatomy: "mni" (built-in nilearn MNI152 2009a maps) or "real" (a lesion-filled real scan
             from the shared data folder).
         lesions: "procedural" (built-in shapes) or "library" (real lesion shapes, shared data).
-        snr: white-matter intensity over the Rician noise sigma; None or 0 disables noise.
+        snr: typical white-matter intensity over the Rician noise sigma (each case draws its
+            own within 2x either way, as scans differ); None or 0 disables noise.
         slice_thickness_mm: simulate thick axial slices (Gaussian blur along Z with this FWHM);
             None keeps the isotropic resolution.
         deform: apply the random elastic/affine/ventricle-enlargement deformation.
@@ -43,7 +44,7 @@ class SynthConfig:
     lesion_load: LesionLoad = "medium"
     anatomy: AnatomySource = "mni"
     lesions: LesionSource = "procedural"
-    snr: float | None = 20.0
+    snr: float | None = 14.0
     slice_thickness_mm: float | None = None
     deform: bool = True
     bias: bool = True

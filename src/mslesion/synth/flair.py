@@ -28,7 +28,9 @@ class Contrast:
     scale: float  # scanner intensity of WM
     nawm_regional: float = 0.0  # gain of the template's regional NAWM pattern (CST, posterior)
     nawm_random: float = 0.0  # std of a random ~25 mm WM-only brightness field
-    blur_mm: float = 0.6  # Gaussian sigma (mm) of the final resampling blur
+    psf_mm: float = 0.4  # Gaussian sigma (mm) of the acquisition resolution (before noise)
+    interp_mm: float = 0.6  # Gaussian sigma (mm) of the resampling to MNI (signal and noise)
+    noise_gain: float = 1.0  # this scan's noise sigma relative to the configured 1 / snr
     sulci_open: float = 0.65  # mean share of the template's sulcal lines opened into CSF
     grain: float = 0.0  # std of a fine (~1.5 mm) multiplicative tissue grain
     bright_gain: float = 0.0  # relative lift of the normal bright anatomy (``Template.bright``)
@@ -46,9 +48,17 @@ class Contrast:
             scale=float(rng.uniform(90.0, 220.0)),
             nawm_regional=float(rng.uniform(0.06, 0.12)),
             nawm_random=float(rng.uniform(0.06, 0.12)),
-            # real MNI-space scans range from crisp 3D (sigma ~0.5 mm) to soft resampled 2D
-            blur_mm=float(rng.uniform(0.5, 0.9)),
-            sulci_open=float(rng.uniform(0.2, 0.55)),
+            # measured on the real MNI-space scans (benchmarks/synth_realism.py, "sharpness"):
+            # edges as crisp as 3D 1 mm acquisitions, noise correlated over ~1 voxel by the
+            # registration's interpolation, noise level varying up to 2x either way between scans
+            # (the real scans' fine residual, noise_hf, spans 5x: 0.03-0.06 MSLesSeg, 0.11-0.16
+            # open_ms_data)
+            psf_mm=float(rng.uniform(0.15, 0.6)),
+            interp_mm=float(rng.uniform(0.5, 0.75)),
+            noise_gain=float(np.exp(rng.uniform(-np.log(2.0), np.log(2.0)))),
+            # 40-75 %: with 20-55 % only ~8 % of the inner brain bordered CSF vs ~15 % in the
+            # real scans (csf_edge_share), and their edges were softer (edge_p90 0.19 vs 0.24)
+            sulci_open=float(rng.uniform(0.4, 0.75)),
             grain=float(rng.uniform(0.03, 0.05)),
             # real FLAIR (MSLesSeg P14/P18, open_ms_data): tegmentum, insula ~1.1-1.4 x NAWM
             bright_gain=float(rng.uniform(0.08, 0.22)),
@@ -61,7 +71,7 @@ class Contrast:
 #: modulated WM of at most 1.3 keeps every mask voxel brighter than its surrounding WM.
 NAWM_RANGE = (-0.2, 0.3)
 #: Ceiling (relative to WM) of what the normal bright anatomy and the lesion halo may lift
-#: tissue to. Below the dimmest lesion core (``lesions.MIN_LESION_CONTRAST`` 1.7), so these
+#: tissue to. Below the dimmest lesion core (``lesions.MIN_LESION_CONTRAST`` 1.6), so these
 #: hard negatives stay less bright than lesions and every mask voxel stays above its tissue.
 TISSUE_MAX = 1.45
 
@@ -248,6 +258,17 @@ def rician_noise(img: np.ndarray, sigma: float, rng: np.random.Generator) -> np.
     return np.sqrt(real * real + imag * imag).astype(np.float32, copy=False)
 
 
+def _padded_box(mask: np.ndarray, pad: tuple[int, int, int]) -> tuple[slice, ...]:
+    """Bounding box of ``mask`` grown by ``pad`` voxels per axis (clipped to the volume)."""
+    box = []
+    for axis, p in enumerate(pad):
+        hit = np.flatnonzero(mask.any(axis=tuple(a for a in range(mask.ndim) if a != axis)))
+        if hit.size == 0:
+            return tuple(slice(0, 0) for _ in mask.shape)
+        box.append(slice(max(int(hit[0]) - p, 0), min(int(hit[-1]) + p + 1, mask.shape[axis])))
+    return tuple(box)
+
+
 def acquire(
     img: np.ndarray,
     brain: np.ndarray,
@@ -257,20 +278,35 @@ def acquire(
     snr: float | None,
     slice_thickness_mm: float | None,
 ) -> np.ndarray:
-    """Slice-thickness blur along Z, Rician noise (sigma = 1/snr of WM), resampling blur, scale.
+    """Acquisition: resolution blur, slice thickness, Rician noise, resampling blur, scale.
 
-    The final blur (sigma ``c.blur_mm``, 0.5-0.9 mm) mimics the acquisition resolution and the
-    interpolation of registering a scan to MNI space, which every real scan here went through:
-    without it the noise and edges look too crisp.
+    Order matters for how the result looks: the acquisition's resolution (``c.psf_mm``) and
+    thick slices blur the anatomy only; the noise (sigma ``c.noise_gain / snr`` of WM) comes
+    next; the registration to MNI space, which every real scan here went through, then
+    interpolates anatomy and noise alike (``c.interp_mm``), which gives the noise its ~1 voxel
+    grain. (Blurring everything after the noise, as before, smoothed the noise to a quarter of
+    its sigma and left the images softer and cleaner than any real scan.)
     """
+    # only the brain's bounding box (+ the filters' reach) is worked on: outside it the image
+    # is 0 and ends up 0, and the two blurs and the noise cost ~half as much on the box
+    slice_sigma = 0.0
     if slice_thickness_mm and slice_thickness_mm > voxel_size_mm:
-        sigma = slice_thickness_mm / 2.3548 / voxel_size_mm  # FWHM -> Gaussian sigma, in voxels
-        img = ndimage.gaussian_filter1d(img, sigma, axis=2, mode="nearest")
+        slice_sigma = slice_thickness_mm / 2.3548 / voxel_size_mm  # FWHM -> sigma, in voxels
+    box = _padded_box(brain, (3, 3, 3 + int(np.ceil(4 * slice_sigma))))
+    out = np.zeros_like(img)
+    part = img[box]
+    psf_sigma = c.psf_mm / voxel_size_mm
+    if psf_sigma >= 0.3:
+        part = ndimage.gaussian_filter(part, psf_sigma, truncate=2.5)
+    if slice_sigma:
+        part = ndimage.gaussian_filter1d(part, slice_sigma, axis=2, mode="nearest")
     if snr:
-        img = rician_noise(img, 1.0 / snr, rng)
-    resample_sigma = c.blur_mm / voxel_size_mm
-    if resample_sigma >= 0.3:
-        img = ndimage.gaussian_filter(img, resample_sigma, truncate=2.5)
+        part = rician_noise(part, c.noise_gain / snr, rng)
+    interp_sigma = c.interp_mm / voxel_size_mm
+    if interp_sigma >= 0.3:
+        part = ndimage.gaussian_filter(part, interp_sigma, truncate=2.5)
+    out[box] = part
+    img = out
     img *= np.float32(c.scale)
     img[~brain] = 0
     return img.astype(np.float32, copy=False)

@@ -42,8 +42,10 @@ def _ventricle_centre(voxel_size_mm: float) -> np.ndarray:
 #: sharpened against its local peak, fewer opened sulci, mottled lesion cores); 5: round 5 (thin
 #: extra sulci that spare the gyral WM cores, cortex at most 3 mm from its pia, medial folding);
 #: 6: only the lateral ventricles count as ventricles (the fissures no longer host
-#: periventricular lesions, caps and dirty WM).
-GENERATOR_VERSION = 6
+#: periventricular lesions, caps and dirty WM); 7: round 6 (resolution blur before the noise,
+#: interpolation blur after it, per-case noise level; tapered, lumpy confluent bands with
+#: fingers; lesion cores re-tuned to the sharper images).
+GENERATOR_VERSION = 7
 
 
 def _finalize(

@@ -33,18 +33,23 @@ PERI_CENTRE_MM = 5.0
 #: Median lesion volume in mm^3 per zone (log-normal sizes, sigma 1.0).
 ZONE_MEDIAN_MM3: dict[int, float] = {1: 45.0, 2: 14.0, 3: 20.0, 4: 18.0}
 #: Share of confluent lesions that are large posterior plaques (trigone, occipital horns).
-POSTERIOR_BAND_SHARE = 0.6  # (the rest: thin bands anywhere)
-#: Dimmest lesion core / WM ratio any lesion gets (plaques draw 1.8-2.2, focal lesions 1.85-2.3).
+POSTERIOR_BAND_SHARE = 0.6  # (the rest: tapered bands with fingers anywhere)
+#: Dimmest lesion core / WM ratio any lesion gets (focal lesions draw 1.6-1.9, confluent bands
+#: 1.7-2.2, plaques 1.9-2.5).
 #: Must stay above the brightest NAWM (``flair.NAWM_RANGE``: WM <= 1.3) for mask exactness.
-MIN_LESION_CONTRAST = 1.7
+MIN_LESION_CONTRAST = 1.6
 RIM_MIN_ALPHA = (
     0.6  # lesion rim weight: the dimmest mask voxel is still 60 % of the way to the core
 )
 #: Rim weight at the edge of the large posterior plaques, which fade gradually into the NAWM
-#: in real scans (P14). Still exact: a mask voxel is (1-a) max(tissue, 1) + a c with c >= 1.7
-#: above any tissue a lesion may sit in (WM <= 1.3, x1.2 at the caps), so it stays brighter
-#: than its own tissue; in plain NAWM the edge is ~1.25 x NAWM, like the real plaques' edges.
+#: in real scans (P14). Still exact: a mask voxel is (1-a) max(tissue, 1) + a c with
+#: c >= ``PLAQUE_MIN_CONTRAST`` above any tissue a lesion may sit in (WM <= 1.3, x1.2 at the
+#: caps), so it stays brighter than its own tissue; in plain NAWM the edge is ~1.2 x NAWM,
+#: like the real plaques' edges.
 PLAQUE_RIM_MIN_ALPHA = 0.35
+#: Dimmest core of a plaque: its soft edge needs more headroom above the caps than focal lesions
+#: (and its 6 mm rim keeps most of it well below the core).
+PLAQUE_MIN_CONTRAST = MIN_LESION_CONTRAST + 0.3
 
 
 @dataclass
@@ -231,32 +236,55 @@ def place_procedural(
 def _paint_band(
     ctx: PlacementContext, canvas: LesionCanvas, centre: np.ndarray, rng: np.random.Generator
 ) -> None:
-    """A confluent periventricular plaque: WM in a wavy 3-8 mm of the ventricle, 12-25 mm across."""
+    """A confluent periventricular lesion: WM within a lumpy 4-9 mm of the ventricle wall over
+    13-28 mm, thinning towards its ends, with 1-4 fingers reaching out along the wall's normal.
+
+    A band of one thickness cut off by a sphere read as an evenly bright crescent wrapped round
+    the atrium; real confluent lesions are lumpy, taper and send Dawson's fingers into the WM.
+    """
     v = ctx.voxel_size_mm
-    radius = rng.uniform(12, 25) / v
-    thick_mm = rng.uniform(3, 8)
+    radius = rng.uniform(13, 28) / v
+    thick_mm = rng.uniform(4, 9)  # at the centre; the taper leaves ~60 % of a flat band's volume
     sl = _crop_slices(centre, int(radius) + 2, ctx.allowed.shape)
     grid = _local_grid(sl)
     vent = lookup(ctx.template.vent_dist, ctx.coords[sl], order=1) * (
         ctx.template.voxel_size_mm / v
     )
-    wavy = ndimage.zoom(
-        rng.standard_normal((4, 4, 4)).astype(np.float32), [g / 4 for g in grid.shape[:3]], order=1
-    )
-    thickness = (thick_mm + 1.5 * wavy[: vent.shape[0], : vent.shape[1], : vent.shape[2]]) / v
-    near = np.sqrt(((grid - centre) ** 2).sum(-1)) <= radius
-    shape_mask = near & (vent > 0) & (vent <= thickness) & ctx.allowed[sl]
+
+    def lumps(n: int) -> np.ndarray:  # smooth unit noise with n lumps per axis of the crop
+        coarse = rng.standard_normal((n, n, n)).astype(np.float32)
+        up = ndimage.zoom(coarse, [g / n for g in grid.shape[:3]], order=1)
+        return up[: vent.shape[0], : vent.shape[1], : vent.shape[2]]
+
+    off_centre = np.sqrt(((grid - centre) ** 2).sum(-1)) / radius
+    taper = np.sqrt(np.clip(1.0 - off_centre**2, 0.0, 1.0))
+    thickness = (thick_mm * (1.0 + 0.45 * lumps(7)) + 1.5 * lumps(4)) * taper / v
+    shape_mask = (vent > 0) & (vent <= thickness) & ctx.allowed[sl]
+    if shape_mask.any():
+        # fingers start inside the band and point away from the ventricles
+        wall_pts = np.argwhere(shape_mask) + np.array([s.start for s in sl])
+        for _ in range(int(rng.integers(1, 5))):
+            root = wall_pts[rng.integers(len(wall_pts))].astype(np.float32)
+            normal = _ventricle_normal(ctx, root)
+            normal = normal / max(float(np.linalg.norm(normal)), 1e-6)
+            length = rng.uniform(3.0, 7.0) / v
+            radii = np.array([length, *(rng.uniform(1.2, 2.5, size=2) / v)], np.float32)
+            tip = root + normal * 0.8 * length
+            shape_mask |= ellipsoid_shape(grid, tip, radii, _frame_along(normal, rng), 0.2, rng)
+        shape_mask &= ctx.allowed[sl] & (vent > 0)
     labels, n = ndimage.label(shape_mask)
     if n > 1:  # keep the plaque in one piece
         sizes = ndimage.sum_labels(shape_mask, labels, np.arange(1, n + 1))
         shape_mask = labels == 1 + int(np.argmax(sizes))
-    alpha = _rim_alpha(shape_mask, rim_vox=max(1.0, 3.0 / v))
-    paint(
-        canvas,
-        sl,
-        alpha,
-        {"zone": "periventricular", "shape": "confluent", "contrast": draw_contrast(rng)},
-    )
+    # a 2 mm rim and cores as bright as the plaques': the tapered ends and the fingers are thin,
+    # and with focal lesions' 3 mm rim and cores the bands measured 0.1 dimmer than real ones
+    alpha = _rim_alpha(shape_mask, rim_vox=max(1.0, 2.0 / v))
+    record = {
+        "zone": "periventricular",
+        "shape": "confluent",
+        "contrast": rng.uniform(MIN_LESION_CONTRAST + 0.1, 2.2),
+    }
+    paint(canvas, sl, alpha, record)
 
 
 def _paint_plaque(
@@ -296,11 +324,11 @@ def _paint_plaque(
     alpha = _rim_alpha(shape_mask, rim_vox=max(1.0, 6.0 / v), min_alpha=PLAQUE_RIM_MIN_ALPHA)
     # a core about as bright as focal lesions, but with the 6 mm soft rim most voxels sit
     # below it: measured per lesion (median / NAWM), real lesions >= 300 voxels give 1.39-1.77
-    # (median 1.49); with 1.8-2.1 the synthetic ones gave 1.40 (benchmarks/synth_realism.py)
+    # (median 1.49); with cores of 1.7-2.1 the plaques measured 1.34, 1.9-2.5 gives ~1.45
     record = {
         "zone": "periventricular",
         "shape": "plaque",
-        "contrast": rng.uniform(MIN_LESION_CONTRAST + 0.1, 2.2),
+        "contrast": rng.uniform(PLAQUE_MIN_CONTRAST, 2.5),
     }
     paint(canvas, sl, alpha, record)
 
@@ -312,4 +340,4 @@ def draw_contrast(rng: np.random.Generator) -> float:
     acquisition blur bring these cores down to about 1.3-1.6 measured the same way (per-lesion
     medians by size within ~0.05 of the real ones, ``benchmarks/synth_realism.py``).
     """
-    return float(rng.uniform(1.85, 2.3))
+    return float(rng.uniform(MIN_LESION_CONTRAST, 1.9))

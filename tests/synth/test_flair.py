@@ -1,0 +1,64 @@
+"""The acquisition model: resolution blur before the noise, interpolation blur after it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from mslesion.synth.flair import Contrast, acquire
+
+SHAPE = (40, 40, 40)
+
+
+def _acquire(img: np.ndarray, snr: float | None = 10.0, seed: int = 0, **contrast) -> np.ndarray:
+    c = replace(Contrast.draw(np.random.default_rng(0)), scale=1.0, **contrast)
+    brain = np.ones(img.shape, bool)
+    return acquire(img.copy(), brain, 1.0, c, np.random.default_rng(seed), snr, None)
+
+
+def _neighbour_corr(img: np.ndarray) -> float:
+    core = img[5:-5, 5:-5, 5:-5] - img[5:-5, 5:-5, 5:-5].mean()
+    return float(np.corrcoef(core[1:].ravel(), core[:-1].ravel())[0, 1])
+
+
+def test_noise_is_white_without_interpolation_and_grainy_with_it() -> None:
+    flat = np.ones(SHAPE, np.float32)
+    white = _acquire(flat, psf_mm=1.0, interp_mm=0.0, noise_gain=1.0)
+    grainy = _acquire(flat, psf_mm=0.0, interp_mm=0.6, noise_gain=1.0)
+    # the resolution blur comes before the noise, so it leaves the noise white
+    assert abs(_neighbour_corr(white)) < 0.05
+    assert white[5:-5, 5:-5, 5:-5].std() == pytest.approx(0.1, rel=0.1)  # sigma = 1 / snr
+    # the interpolation smooths noise: correlated neighbours, lower sigma
+    assert _neighbour_corr(grainy) > 0.3
+    assert grainy[5:-5, 5:-5, 5:-5].std() < 0.7 * white[5:-5, 5:-5, 5:-5].std()
+
+
+def test_noise_gain_scales_the_noise_of_this_scan() -> None:
+    flat = np.ones(SHAPE, np.float32)
+    calm = _acquire(flat, psf_mm=0.0, interp_mm=0.0, noise_gain=0.7)
+    noisy = _acquire(flat, psf_mm=0.0, interp_mm=0.0, noise_gain=1.4)
+    assert noisy.std() / calm.std() == pytest.approx(2.0, rel=0.1)
+
+
+def test_resolution_blur_softens_edges_but_not_without_it() -> None:
+    step = np.ones(SHAPE, np.float32)
+    step[20:] = 2.0
+    sharp = _acquire(step, snr=None, psf_mm=0.0, interp_mm=0.0)
+    soft = _acquire(step, snr=None, psf_mm=1.0, interp_mm=0.0)
+    np.testing.assert_array_equal(sharp, step)
+    assert 1.05 < soft[19, 20, 20] < 1.5 and 1.5 < soft[20, 20, 20] < 1.95
+
+
+def test_working_on_the_brain_box_changes_nothing_inside_the_brain() -> None:
+    rng = np.random.default_rng(1)
+    img = np.zeros(SHAPE, np.float32)
+    brain = np.zeros(SHAPE, bool)
+    brain[12:30, 8:25, 15:33] = True
+    img[brain] = 1.0 + rng.random(int(brain.sum()), dtype=np.float32)
+    c = replace(Contrast.draw(rng), scale=1.0, psf_mm=0.6, interp_mm=0.7)
+    boxed = acquire(img.copy(), brain, 1.0, c, rng, None, 4.0)
+    everywhere = acquire(img.copy(), np.ones(SHAPE, bool), 1.0, c, rng, None, 4.0)
+    np.testing.assert_allclose(boxed[brain], everywhere[brain], rtol=1e-5, atol=1e-6)
+    assert not boxed[~brain].any()
