@@ -135,6 +135,35 @@ def lesion_stats(mask: np.ndarray, at: dict[str, np.ndarray]) -> dict[str, float
     }
     for region in ("ventricles", "juxtacortical", "infratentorial"):
         out[f"share_{region}"] = float((mask.astype(bool) & at[region]).sum()) / total
+    out.update(lesion_shapes(labels))
+    return out
+
+
+def lesion_shapes(labels: np.ndarray) -> dict[str, float]:
+    """Median shape of the lesions of 10-300 voxels and of those >= 300 voxels (``_large``;
+    smaller ones are too few voxels to have a shape).
+
+    ``elongation``: sqrt of the largest over the smallest eigenvalue of the voxel coordinates'
+    covariance (1 for a ball, ~2.2 for the real lesions); ``fill``: voxels over the volume of
+    the ellipsoid with the same second moments (~1 for a solid ellipsoid, lower for lobed,
+    bent or ragged lesions).
+    """
+    shapes: dict[str, list[float]] = {"": [], "_large": []}
+    fills: dict[str, list[float]] = {"": [], "_large": []}
+    for _label, lesion in cc3d.each(labels, binary=True, in_place=True):
+        pts = np.argwhere(lesion)
+        if len(pts) < 10:
+            continue
+        group = "" if len(pts) < 300 else "_large"
+        # + 1/12: a voxel's own spread, so that one-voxel-thin lesions stay finite
+        eig = np.sort(np.linalg.eigvalsh(np.cov(pts.T) + np.eye(3) / 12.0))
+        shapes[group].append(float(np.sqrt(eig[2] / eig[0])))
+        fills[group].append(len(pts) / (4.0 / 3.0 * np.pi * np.prod(np.sqrt(5.0 * eig))))
+    out = {}
+    for group in shapes:
+        some = bool(shapes[group])
+        out[f"lesion_elongation{group}"] = float(np.median(shapes[group])) if some else np.nan
+        out[f"lesion_fill{group}"] = float(np.median(fills[group])) if some else np.nan
     return out
 
 
@@ -209,18 +238,18 @@ def main() -> None:
         for i, h in enumerate(real_h)
     ]
 
-    print(f"{'measure':<22}{'synthetic (median [min-max])':<34}real (median [min-max])")
+    print(f"{'measure':<24}{'synthetic (median [min-max])':<34}real (median [min-max])")
     for block_s, block_r in ((syn_c, real_c), (syn_l, real_l)):
         s, r = summarise(block_s), summarise(block_r)
         for k in s:
-            print(f"{k:<22}{s[k]:<34}{r[k]}")
+            print(f"{k:<24}{s[k]:<34}{r[k]}")
     print(
-        f"{'W1 hist vs real pool':<22}{np.median(w_syn):<34.3f}"
+        f"{'W1 hist vs real pool':<24}{np.median(w_syn):<34.3f}"
         f"{np.median(w_real):.3f} (each real vs the other reals)"
     )
     tpl = mni_template(1.0)  # the anatomy every synthetic case is deformed from
     gm_share = float(tpl.gm.sum() / (tpl.gm.sum() + tpl.wm.sum()))
-    print(f"{'template GM share':<22}{gm_share:<34.3f}GM / (GM + WM); adult brains ~0.55")
+    print(f"{'template GM share':<24}{gm_share:<34.3f}GM / (GM + WM); adult brains ~0.55")
     assert synth_first is not None and real_first is not None
     figure(synth_first, real_first, args.png)
     print(f"figure: {args.png}")

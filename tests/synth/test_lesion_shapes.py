@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import cc3d
 import numpy as np
+import pytest
+from scipy import ndimage
 
+from mslesion.synth import SynthConfig, generate_case
 from mslesion.synth.anatomy import mni_template
 from mslesion.synth.fields import random_sampling_grid
-from mslesion.synth.lesions import LesionCanvas, PlacementContext, _paint_band, allowed_region
+from mslesion.synth.lesions import (
+    LesionCanvas,
+    PlacementContext,
+    _paint_band,
+    allowed_region,
+    ellipsoid_shape,
+)
 
 
 def _undeformed_context() -> PlacementContext:
@@ -40,3 +50,33 @@ def test_confluent_bands_taper_and_reach_out_instead_of_an_even_crescent() -> No
     assert np.median(inner_depth) > 1.3 * np.median(outer_depth)
     # fingers and lumps reach well beyond the band's typical depth
     assert np.median(reach) > 2.0
+
+
+def test_bend_curves_the_long_axis_and_keeps_the_volume_in_one_piece() -> None:
+    grid = np.stack(np.meshgrid(*[np.arange(41, dtype=np.float32)] * 3, indexing="ij"), -1)
+    centre = np.full(3, 20.0, np.float32)
+    radii = np.array([12.0, 3.0, 3.0], np.float32)
+    rng = np.random.default_rng(0)
+    straight = ellipsoid_shape(grid, centre, radii, np.eye(3), 0.0, rng)
+    bent = ellipsoid_shape(grid, centre, radii, np.eye(3), 0.0, rng, bend=0.5)
+    # the tips leave the axis by bend x long radius (6 voxels), the middle stays put
+    tip_y = np.argwhere(bent[30])[:, 0].mean()
+    assert tip_y == pytest.approx(20 + 0.5 * 12 * (10 / 12) ** 2, abs=1.0)
+    assert np.argwhere(bent[20])[:, 0].mean() == pytest.approx(20.0, abs=0.5)
+    assert np.argwhere(straight[30])[:, 0].mean() == pytest.approx(20.0, abs=0.5)
+    assert abs(int(bent.sum()) - int(straight.sum())) < 0.1 * straight.sum()
+    assert ndimage.label(bent)[1] == 1
+
+
+def test_focal_lesions_are_ovoid_like_real_ones() -> None:
+    case = generate_case(3, SynthConfig(lesion_load="high"))
+    labels = cc3d.connected_components(case.lesion_mask > 0, connectivity=26)
+    elongation = []
+    for _label, lesion in cc3d.each(labels, binary=True, in_place=True):
+        pts = np.argwhere(lesion)
+        if 10 <= len(pts) < 300:
+            eig = np.sort(np.linalg.eigvalsh(np.cov(pts.T) + np.eye(3) / 12.0))
+            elongation.append(np.sqrt(eig[2] / eig[0]))
+    assert len(elongation) > 30
+    # real lesions of 10-300 voxels: median 2.2-2.4; round blobs gave 1.35-1.46
+    assert np.median(elongation) > 1.8

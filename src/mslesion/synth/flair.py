@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from mslesion.synth.fields import smooth_field
+from mslesion.synth.fields import padded_box, smooth_field
 from mslesion.synth.lesions import MIN_LESION_CONTRAST
 
 
@@ -258,17 +258,6 @@ def rician_noise(img: np.ndarray, sigma: float, rng: np.random.Generator) -> np.
     return np.sqrt(real * real + imag * imag).astype(np.float32, copy=False)
 
 
-def _padded_box(mask: np.ndarray, pad: tuple[int, int, int]) -> tuple[slice, ...]:
-    """Bounding box of ``mask`` grown by ``pad`` voxels per axis (clipped to the volume)."""
-    box = []
-    for axis, p in enumerate(pad):
-        hit = np.flatnonzero(mask.any(axis=tuple(a for a in range(mask.ndim) if a != axis)))
-        if hit.size == 0:
-            return tuple(slice(0, 0) for _ in mask.shape)
-        box.append(slice(max(int(hit[0]) - p, 0), min(int(hit[-1]) + p + 1, mask.shape[axis])))
-    return tuple(box)
-
-
 def acquire(
     img: np.ndarray,
     brain: np.ndarray,
@@ -292,7 +281,7 @@ def acquire(
     slice_sigma = 0.0
     if slice_thickness_mm and slice_thickness_mm > voxel_size_mm:
         slice_sigma = slice_thickness_mm / 2.3548 / voxel_size_mm  # FWHM -> sigma, in voxels
-    box = _padded_box(brain, (3, 3, 3 + int(np.ceil(4 * slice_sigma))))
+    box = padded_box(brain, (3, 3, 3 + int(np.ceil(4 * slice_sigma))))
     out = np.zeros_like(img)
     part = img[box]
     psf_sigma = c.psf_mm / voxel_size_mm

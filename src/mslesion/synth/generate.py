@@ -44,8 +44,9 @@ def _ventricle_centre(voxel_size_mm: float) -> np.ndarray:
 #: 6: only the lateral ventricles count as ventricles (the fissures no longer host
 #: periventricular lesions, caps and dirty WM); 7: round 6 (resolution blur before the noise,
 #: interpolation blur after it, per-case noise level; tapered, lumpy confluent bands with
-#: fingers; lesion cores re-tuned to the sharper images).
-GENERATOR_VERSION = 7
+#: fingers; lesion cores re-tuned to the sharper images); 8: ovoid, bent focal lesions, half
+#: of the blobs with a second lobe (real lesions' elongation and fill).
+GENERATOR_VERSION = 8
 
 
 def _finalize(

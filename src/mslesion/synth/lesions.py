@@ -15,7 +15,7 @@ from scipy import ndimage
 
 from mslesion.synth.anatomy import ZONES, Template
 from mslesion.synth.config import LESION_COUNTS, SynthConfig
-from mslesion.synth.fields import SamplingGrid, lookup
+from mslesion.synth.fields import SamplingGrid, lookup, padded_box
 
 #: Share of lesions per zone (periventricular, juxtacortical, infratentorial, deep WM); the
 #: order of magnitude of published MS lesion location studies, refined against the real masks.
@@ -32,9 +32,11 @@ ZONE_SHARES: dict[int, float] = {1: 0.36, 2: 0.23, 3: 0.21, 4: 0.20}
 PERI_CENTRE_MM = 5.0
 #: Median lesion volume in mm^3 per zone (log-normal sizes, sigma 1.0).
 ZONE_MEDIAN_MM3: dict[int, float] = {1: 45.0, 2: 14.0, 3: 20.0, 4: 18.0}
+#: Share of focal blobs with a smaller second lobe merged on.
+SATELLITE_SHARE = 0.5
 #: Share of confluent lesions that are large posterior plaques (trigone, occipital horns).
 POSTERIOR_BAND_SHARE = 0.6  # (the rest: tapered bands with fingers anywhere)
-#: Dimmest lesion core / WM ratio any lesion gets (focal lesions draw 1.6-1.9, confluent bands
+#: Dimmest lesion core / WM ratio any lesion gets (focal lesions draw 1.65-2.05, confluent bands
 #: 1.7-2.2, plaques 1.9-2.5).
 #: Must stay above the brightest NAWM (``flair.NAWM_RANGE``: WM <= 1.3) for mask exactness.
 MIN_LESION_CONTRAST = 1.6
@@ -107,9 +109,15 @@ def ellipsoid_shape(
     frame: np.ndarray,
     irregularity: float,
     rng: np.random.Generator,
+    bend: float = 0.0,
 ) -> np.ndarray:
-    """Bool crop: a (possibly lumpy) ellipsoid. ``radii`` in voxels along ``frame``'s columns."""
+    """Bool crop: a (possibly lumpy, possibly bent) ellipsoid. ``radii`` in voxels along
+    ``frame``'s columns; ``bend`` curves the long (first) axis into a parabola that leaves the
+    axis by ``bend`` x the first radius at its tips (real lesions follow curved veins and
+    cortex: a bend of 0.5 turns an ovoid into a banana)."""
     local = (grid - centre) @ frame / radii
+    if bend:
+        local[..., 1] -= bend * local[..., 0] ** 2 * (radii[0] / radii[1])
     dist = np.sqrt((local**2).sum(-1))
     if irregularity > 0 and min(radii) >= 1.5:
         # lumpy surface: perturb the normalised radius with coarse noise upsampled to the crop
@@ -124,7 +132,11 @@ def _rim_alpha(
 ) -> np.ndarray:
     """Blend weight per voxel: ``min_alpha`` at the edge, rising smoothly to 1 at ``rim_vox``
     voxels deep (smoothstep, so wide rims fade without a visible step), 0 outside the shape."""
-    depth = ndimage.distance_transform_edt(shape_mask)
+    # the distance transform on the shape's own box (+1 voxel of background) only: same depths,
+    # a fraction of the cost in a crop sized for bends and second lobes
+    box = padded_box(shape_mask, (1, 1, 1))
+    depth = np.zeros(shape_mask.shape, np.float64)
+    depth[box] = ndimage.distance_transform_edt(shape_mask[box])
     t = np.clip((depth - 1) / max(rim_vox, 1e-3), 0, 1)
     ramp = t * t * (3 - 2 * t)
     return np.where(shape_mask, min_alpha + (1 - min_alpha) * ramp, 0).astype(np.float32)
@@ -177,6 +189,18 @@ def _ventricle_normal(ctx: PlacementContext, centre: np.ndarray) -> np.ndarray:
     return grad if np.linalg.norm(grad) > 1e-3 else np.array([0.0, 0.0, 1.0])
 
 
+def _blob_aspect(rng: np.random.Generator) -> np.ndarray:
+    """Relative radii (long, middle, short) of a focal lesion: real ones are ovoid, not round.
+
+    Long / short drawn log-normal around 2.6, the middle axis in between: clipped to tissue
+    and voxelised, with the bend and the second lobe, they measure a median elongation (sqrt
+    of the largest / smallest second-moment eigenvalue) of 2.2, as the real masks' lesions of
+    10-300 voxels do (2.2-2.4); the round blobs before (radii 0.75-1.3) measured 1.35-1.46.
+    """
+    long = float(np.clip(rng.lognormal(np.log(2.6), 0.35), 1.3, 5.0))
+    return np.array([long, long ** rng.uniform(0.2, 0.6), 1.0])
+
+
 def draw_volume_mm3(zone: int, rng: np.random.Generator) -> float:
     return float(np.clip(rng.lognormal(np.log(ZONE_MEDIAN_MM3[zone]), 1.0), 3.0, 6000.0))
 
@@ -219,14 +243,27 @@ def place_procedural(
             kind, aspect = "ovoid", np.array([rng.uniform(1.6, 2.6), 0.8, 0.8])
             frame = _frame_along(_ventricle_normal(ctx, centre), rng)
         else:
-            kind, aspect = "blob", rng.uniform(0.75, 1.3, size=3)
+            kind, aspect = "blob", _blob_aspect(rng)
             frame = _random_rotation(rng)
         radii = np.maximum(r_eq * aspect / np.cbrt(aspect.prod()), 0.6)
-        half = int(np.ceil(radii.max() * 1.4)) + 2
+        bend = float(rng.uniform(-0.8, 0.8))
+        two_lobes = kind == "blob" and rng.random() < SATELLITE_SHARE
+        # room for the bend (tips up to 0.8 long radius off the axis), the lumps (+15 %) and a
+        # second lobe; no more (the crop's size sets the cost of high-load cases)
+        reach = max(radii[0], radii[1] + abs(bend) * radii[0]) * 1.15
+        half = int(np.ceil(max(reach, 2.2 * radii.max() if two_lobes else 0.0))) + 2
         sl = _crop_slices(centre, half, ctx.allowed.shape)
-        shape_mask = (
-            ellipsoid_shape(_local_grid(sl), centre, radii, frame, 0.18, rng) & ctx.allowed[sl]
-        )
+        grid = _local_grid(sl)
+        shape_mask = ellipsoid_shape(grid, centre, radii, frame, 0.18, rng, bend)
+        if two_lobes:
+            # a smaller lobe merged on: many real lesions are two or three that grew together
+            direction = rng.normal(0.0, 1.0, 3)
+            direction /= max(float(np.linalg.norm(direction)), 1e-6)
+            offset = frame @ (direction * radii * rng.uniform(0.9, 1.4))
+            lobe = radii * rng.uniform(0.45, 0.75)
+            lobe_frame = _random_rotation(rng)
+            shape_mask |= ellipsoid_shape(grid, centre + offset, lobe, lobe_frame, 0.18, rng)
+        shape_mask &= ctx.allowed[sl]
         alpha = _rim_alpha(shape_mask, rim_vox=max(1.0, 2.5 / v))
         paint(
             canvas, sl, alpha, {"zone": ZONES[zone], "shape": kind, "contrast": draw_contrast(rng)}
@@ -340,4 +377,4 @@ def draw_contrast(rng: np.random.Generator) -> float:
     acquisition blur bring these cores down to about 1.3-1.6 measured the same way (per-lesion
     medians by size within ~0.05 of the real ones, ``benchmarks/synth_realism.py``).
     """
-    return float(rng.uniform(MIN_LESION_CONTRAST, 1.9))
+    return float(rng.uniform(MIN_LESION_CONTRAST + 0.05, 2.05))
