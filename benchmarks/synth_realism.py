@@ -19,6 +19,7 @@ import nibabel as nib
 import numpy as np
 from scipy import ndimage, stats
 
+from mslesion.metrics.lesion import lesion_shape
 from mslesion.paths import require_shared_data
 from mslesion.synth import SynthConfig, generate_case
 from mslesion.synth.anatomy import mni_template
@@ -140,14 +141,9 @@ def lesion_stats(mask: np.ndarray, at: dict[str, np.ndarray]) -> dict[str, float
 
 
 def lesion_shapes(labels: np.ndarray) -> dict[str, float]:
-    """Median shape of the lesions of 10-300 voxels and of those >= 300 voxels (``_large``;
-    smaller ones are too few voxels to have a shape).
-
-    ``elongation``: sqrt of the largest over the smallest eigenvalue of the voxel coordinates'
-    covariance (1 for a ball, ~2.2 for the real lesions); ``fill``: voxels over the volume of
-    the ellipsoid with the same second moments (~1 for a solid ellipsoid, lower for lobed,
-    bent or ragged lesions).
-    """
+    """Median :func:`mslesion.metrics.lesion.lesion_shape` (elongation, fill) of the lesions
+    of 10-300 voxels and of those >= 300 voxels (``_large``; smaller ones are too few voxels
+    to have a shape)."""
     shapes: dict[str, list[float]] = {"": [], "_large": []}
     fills: dict[str, list[float]] = {"": [], "_large": []}
     for _label, lesion in cc3d.each(labels, binary=True, in_place=True):
@@ -155,10 +151,9 @@ def lesion_shapes(labels: np.ndarray) -> dict[str, float]:
         if len(pts) < 10:
             continue
         group = "" if len(pts) < 300 else "_large"
-        # + 1/12: a voxel's own spread, so that one-voxel-thin lesions stay finite
-        eig = np.sort(np.linalg.eigvalsh(np.cov(pts.T) + np.eye(3) / 12.0))
-        shapes[group].append(float(np.sqrt(eig[2] / eig[0])))
-        fills[group].append(len(pts) / (4.0 / 3.0 * np.pi * np.prod(np.sqrt(5.0 * eig))))
+        elongation, fill = lesion_shape(pts)
+        shapes[group].append(elongation)
+        fills[group].append(fill)
     out = {}
     for group in shapes:
         some = bool(shapes[group])

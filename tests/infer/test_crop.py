@@ -11,6 +11,8 @@ def test_brain_box_margin_and_clipping() -> None:
     box = brain_box(mask, margin=2)
     assert box == (slice(3, 10), slice(8, 14), slice(0, 5))
     assert brain_box(np.zeros((4, 4, 4), bool), 2) == (slice(0, 4),) * 3
+    # one margin per axis (the synthesiser pads Z further for its slice-thickness blur)
+    assert brain_box(mask, margin=(1, 0, 4)) == (slice(4, 9), slice(10, 12), slice(0, 7))
 
 
 def test_brain_box_grows_narrow_axes_to_min_size_then_clips() -> None:

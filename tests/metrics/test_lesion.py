@@ -14,6 +14,7 @@ from mslesion.metrics.lesion import (
     Matching,
     label_lesions,
     lesion_metrics,
+    lesion_shape,
     lesion_table,
     match_lesions,
     min_size_voxels_for,
@@ -167,3 +168,17 @@ def test_keyword_overrides_match_config() -> None:
         corner_touch, corner_touch, config=LesionConfig(connectivity=6, matching="iou:0.5")
     )
     assert via_kw == pytest.approx(via_cfg, nan_ok=True) and via_kw["n_true"] == 2
+
+
+def test_lesion_shape_tells_balls_from_ovoids_and_lobed_lesions() -> None:
+    grid = np.mgrid[:41, :41, :41].astype(float) - 20.0
+    ball = np.argwhere((grid**2).sum(0) <= 36)
+    ovoid = np.argwhere((grid[0] / 9) ** 2 + (grid[1] / 3) ** 2 + (grid[2] / 3) ** 2 <= 1)
+    elong, fill = lesion_shape(ball)
+    assert elong == pytest.approx(1.0, abs=0.05) and fill == pytest.approx(1.0, abs=0.1)
+    elong, fill = lesion_shape(ovoid)
+    assert elong == pytest.approx(3.0, rel=0.15) and fill == pytest.approx(1.0, abs=0.1)
+    # two balls side by side: elongated, and far from filling their moment ellipsoid
+    twins = np.concatenate([ball - [8, 0, 0], ball + [8, 0, 0]])
+    elong, fill = lesion_shape(twins)
+    assert elong > 1.8 and fill < 0.8

@@ -10,9 +10,10 @@ from scipy import ndimage
 
 
 def brain_box(
-    mask: np.ndarray, margin: int = 4, min_size: Sequence[int] | None = None
+    mask: np.ndarray, margin: int | Sequence[int] = 4, min_size: Sequence[int] | None = None
 ) -> tuple[slice, slice, slice]:
-    """Bounding box of the non-zero voxels of ``mask`` (X, Y, Z), grown by ``margin`` voxels.
+    """Bounding box of the non-zero voxels of ``mask`` (X, Y, Z), grown by ``margin`` voxels
+    (one number for every axis, or one per axis).
 
     With ``min_size`` (e.g. the sliding-window patch), an axis narrower than it is grown
     symmetrically to that width first, so the sliding window need not pad. The box is then
@@ -21,9 +22,10 @@ def brain_box(
     found = ndimage.find_objects((np.asarray(mask) != 0).astype(np.uint8))
     if not found or found[0] is None:
         return tuple(slice(0, s) for s in mask.shape)  # type: ignore[return-value]
+    margins = [int(margin)] * mask.ndim if np.isscalar(margin) else [int(m) for m in margin]
     out = []
     for axis, (sl, size) in enumerate(zip(found[0], mask.shape, strict=True)):
-        lo, hi = int(sl.start) - margin, int(sl.stop) + margin
+        lo, hi = int(sl.start) - margins[axis], int(sl.stop) + margins[axis]
         if min_size is not None:
             short = int(min_size[axis]) - (hi - lo)
             if short > 0:

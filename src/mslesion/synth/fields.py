@@ -142,14 +142,3 @@ def lookup(volume: np.ndarray, coords: np.ndarray, order: int = 0) -> np.ndarray
     else:
         out = ndimage.map_coordinates(volume, pts, order=order, mode="constant", cval=0.0)
     return out.reshape(coords.shape[:-1])
-
-
-def padded_box(mask: np.ndarray, pad: tuple[int, int, int]) -> tuple[slice, ...]:
-    """Bounding box of ``mask`` grown by ``pad`` voxels per axis (clipped to the volume)."""
-    box = []
-    for axis, p in enumerate(pad):
-        hit = np.flatnonzero(mask.any(axis=tuple(a for a in range(mask.ndim) if a != axis)))
-        if hit.size == 0:
-            return tuple(slice(0, 0) for _ in mask.shape)
-        box.append(slice(max(int(hit[0]) - p, 0), min(int(hit[-1]) + p + 1, mask.shape[axis])))
-    return tuple(box)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from mslesion.synth.fields import padded_box, smooth_field
+from mslesion.infer.crop import brain_box
+from mslesion.synth.fields import smooth_field
 from mslesion.synth.lesions import MIN_LESION_CONTRAST
 
 
@@ -281,7 +282,7 @@ def acquire(
     slice_sigma = 0.0
     if slice_thickness_mm and slice_thickness_mm > voxel_size_mm:
         slice_sigma = slice_thickness_mm / 2.3548 / voxel_size_mm  # FWHM -> sigma, in voxels
-    box = padded_box(brain, (3, 3, 3 + int(np.ceil(4 * slice_sigma))))
+    box = brain_box(brain, (3, 3, 3 + int(np.ceil(4 * slice_sigma))))
     out = np.zeros_like(img)
     part = img[box]
     psf_sigma = c.psf_mm / voxel_size_mm
