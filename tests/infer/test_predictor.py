@@ -146,3 +146,10 @@ def test_instance_norm_models_run_on_training_sized_windows() -> None:
         first = instance(x[:, :, :12, :12, :12])
     assert not torch.allclose(windowed, whole, atol=1e-4)
     torch.testing.assert_close(windowed[:, :, :12, :12, :12], first, atol=1e-5, rtol=1e-4)
+
+    # A model trained on whole-brain crops (SynergyNet's recipe marks its checkpoints so) runs
+    # on the whole volume in one pass, instance norm or not.
+    whole_prep = {**prep, "whole_volume": True}
+    whole_predictor = Predictor(instance, whole_prep, InferenceConfig(channels_last=False))
+    with torch.no_grad():
+        torch.testing.assert_close(whole_predictor._run_network(x), whole)

@@ -64,3 +64,34 @@ def test_short_staged_run_writes_loadable_checkpoints(tmp_path):
     assert (tmp_path / "last.pt").exists() and len(
         (tmp_path / "history.jsonl").read_text().splitlines()
     ) == 4
+
+
+def test_iterations_for_budget_spreads_the_time_left():
+    from mslesion.train.synergy import iterations_for_budget
+
+    assert iterations_for_budget(100.0, 10, 0.5) == 20
+    assert iterations_for_budget(100.0, 10, 2.0) == 5
+    assert iterations_for_budget(-5.0, 3, 0.5) == 1  # over budget: one step per epoch
+    assert iterations_for_budget(100.0, 0, 0.5) == 1
+
+
+def test_time_budget_resizes_epochs_after_the_first(tmp_path):
+    mask = np.zeros((14, 14, 14), np.uint8)
+    mask[5:8, 6:9, 5:7] = 1
+    vol = TrainingVolume("c", mask.astype(np.float32) * 2, mask)
+    common = dict(
+        model="unet3d",
+        model_kwargs={"base_channels": 2, "depth": 2, "norm": "instance"},
+        crop_size=(12, 12, 12),
+        stage_epochs=(1, 1, 1, 1),
+        iterations_per_epoch=3,
+    )
+    _, fixed = train_on_volumes(SynergyTrainConfig(**common), [vol], [])
+    assert [h["iterations"] for h in fixed] == [3, 3, 3, 3]
+    # A spent budget leaves one step per later epoch; the first epoch measures the step time.
+    _, spent = train_on_volumes(SynergyTrainConfig(**common, time_budget_s=0.0), [vol], [])
+    assert [h["iterations"] for h in spent] == [3, 1, 1, 1]
+    # A budget of ~40 steps' time makes later epochs longer than the first.
+    step = np.mean([h["seconds"] / h["iterations"] for h in fixed])
+    _, grown = train_on_volumes(SynergyTrainConfig(**common, time_budget_s=40 * step), [vol], [])
+    assert max(h["iterations"] for h in grown[1:]) > 3

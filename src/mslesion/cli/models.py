@@ -146,6 +146,12 @@ def register(app: typer.Typer) -> None:
             help="With --export: KEY=VALUE stored in the weights' metrics, e.g. "
             "lopo_dice=0.61 (repeatable).",
         ),
+        ensemble: tuple[Path, Path] | None = typer.Option(
+            None,
+            "--ensemble",
+            help="UNET_RUN MASKRCNN_RUN: combine two runs trained apart into the Ensemble "
+            "baseline, written as a run folder to --output (for crossval/segment).",
+        ),
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace --output."),
     ) -> None:
         """List the registered networks (parameter count, description) and shipped weights.
@@ -153,6 +159,15 @@ def register(app: typer.Typer) -> None:
         With --export CKPT --output PATH: write a small fp16 inference-only copy of a
         training checkpoint (how the shipped weights are made).
         """
+        if ensemble is not None and ensemble[0] is not None:
+            from mslesion.errors import InputError
+            from mslesion.train.synergy import combine_ensemble_runs
+
+            if output is None:
+                raise InputError(ensemble[0], "--ensemble needs --output RUN_FOLDER")
+            path = combine_ensemble_runs(*ensemble, output, overwrite=overwrite)
+            typer.echo(f"wrote {path}")
+            return
         if export is not None:
             from mslesion.errors import InputError
             from mslesion.models.checkpoint import export_weights

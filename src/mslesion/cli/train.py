@@ -30,14 +30,14 @@ def _parse_fold(text: str) -> tuple[int, int]:
     return fold, n_folds
 
 
-def _run_synergynet(section: dict, run_dir: Path) -> None:
+def _run_synergynet(cfg: object, run_dir: Path) -> Path:
     try:
-        from mslesion.train.synergy import SynergyTrainConfig, train_synergynet
+        from mslesion.train.synergy import train_synergynet_run
     except ImportError as exc:
         raise InputError(
             None, f"the SynergyNet recipe is not available in this install ({exc})"
         ) from exc
-    train_synergynet(SynergyTrainConfig.from_dict(section), run_dir)
+    return train_synergynet_run(cfg, run_dir)
 
 
 def register(app: typer.Typer) -> None:
@@ -125,19 +125,18 @@ def register(app: typer.Typer) -> None:
         cfg = config_from_dict(raw, list(set_))
 
         if cfg.recipe == "synergynet":
-            # The SynergyNet trainer has its own section; the common command-line options
-            # fill it where the section leaves them out.
+            # The SynergyNet trainer reads its own section for the model and schedule; the
+            # data, the split (--fold) and the synthetic volumes are the common settings.
+            import dataclasses
+
             section = dict(cfg.synergynet)
-            if len(data) > 1:
-                raise ConfigError("--recipe synergynet: give one --data path")
-            for key, value in (
-                ("data", str(data[0]) if data else None),
-                ("model", model),
-                ("device", device),
-            ):
+            for key, value in (("model", model), ("device", device)):
                 if value is not None:
-                    section.setdefault(key, value)
-            _run_synergynet(section, run_dir)
+                    section[key] = value
+            if resume:
+                raise ConfigError("--resume: the synergynet recipe cannot resume a run yet")
+            best = _run_synergynet(dataclasses.replace(cfg, synergynet=section), run_dir)
+            typer.echo(f"done: {best}")
             return
 
         from mslesion.cli.common import console, progress

@@ -117,8 +117,11 @@ class Predictor:
         #: the checkpoint's own post-processing defaults (e.g. ``threshold``), if any
         self.postprocessing: dict[str, Any] = {}
         # A network that normalises with its input's own statistics sees other numbers on a
-        # whole brain than on its training patches: run it on windows of the patch size.
-        self._whole_volume_ok = not normalizes_with_input_statistics(model)
+        # whole brain than on its training patches: run it on windows of the patch size,
+        # unless it trained on (near) whole-brain crops, as SynergyNet's recipe does.
+        self._whole_volume_ok = bool(
+            self.prep.get("whole_volume")
+        ) or not normalizes_with_input_statistics(model)
         self.device = resolve_device(config.device)
         if config.threads:
             torch.set_num_threads(config.threads)

@@ -43,6 +43,10 @@ class SynergyTrainConfig:
     ``model`` may be ``"synergynet"``, ``"maskrcnn3d"`` (stages 1-3 only) or any plain
     segmentation model such as ``"unet3d"`` (trained on the ``seg`` Dice term throughout).
     ``iterations_per_epoch`` = None means one pass over the training cases.
+    ``amp``: bf16 autocast on CUDA (ignored on CPU). ``time_budget_s``: fit the whole schedule
+    into this many seconds of training by re-sizing every epoch from the measured step time
+    (the number of epochs, hence the stage boundaries, stays as configured).
+    ``validate_every``: epochs between validations (the last epoch always validates).
     """
 
     data: str | None = None
@@ -60,6 +64,9 @@ class SynergyTrainConfig:
     val_fraction: float = 0.2
     seed: int = 0
     device: str = "auto"
+    amp: bool = True
+    time_budget_s: float | None = None
+    validate_every: int = 1
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> SynergyTrainConfig:
@@ -122,9 +129,13 @@ def load_volumes(data: str | Path) -> list[TrainingVolume]:
 
 
 def crop_sample(
-    volume: TrainingVolume, config: SynergyTrainConfig, rng: np.random.Generator | None
+    volume: TrainingVolume,
+    config: SynergyTrainConfig,
+    rng: np.random.Generator | None,
+    device: torch.device | str = "cpu",
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(1, *crop) image and mask tensors: centre crop (+ jitter and rotation when ``rng``)."""
+    """(1, *crop) image and mask tensors on ``device``: centre crop (+ jitter and rotation
+    when ``rng``). On a GPU the rotation runs there: on the CPU it costs more than a step."""
     from monai.transforms import Rotate, SpatialCrop, SpatialPad
 
     shape = np.array(volume.image.shape)
@@ -133,8 +144,10 @@ def crop_sample(
         centre = centre + rng.integers(-config.jitter, config.jitter + 1, size=3)
     crop = SpatialCrop(roi_center=centre.tolist(), roi_size=list(config.crop_size))
     pad = SpatialPad(spatial_size=list(config.crop_size))
-    image = pad(crop(torch.from_numpy(volume.image)[None]))
-    mask = pad(crop(torch.from_numpy(volume.mask.astype(np.float32))[None]))
+    image = torch.from_numpy(np.asarray(volume.image, dtype=np.float32))[None]
+    mask = torch.from_numpy(np.asarray(volume.mask, dtype=np.float32))[None]
+    image = pad(crop(image.to(device)))
+    mask = pad(crop(mask.to(device)))
     if rng is not None and config.rotate_degrees > 0:
         # Angle about array axis 0 (left-right in RAS/LAS): a rotation in the sagittal plane.
         angle = math.radians(float(rng.uniform(-config.rotate_degrees, config.rotate_degrees)))
@@ -165,6 +178,12 @@ def model_losses(
     return {"seg": segmentation_dice_loss(model(image), truth)}
 
 
+def autocast(device: torch.device, enabled: bool) -> torch.autocast:
+    """bf16 autocast on CUDA when ``enabled``; a no-op context elsewhere."""
+    on = enabled and device.type == "cuda"
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=on)
+
+
 def train_step(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -172,11 +191,13 @@ def train_step(
     truth: torch.Tensor,
     active: frozenset[str],
     weights: LossWeights,
+    amp: bool = False,
 ) -> dict[str, float]:
     """One optimisation step on a batch (B, 1, X, Y, Z); returns the loss values."""
     model.train()
     optimizer.zero_grad(set_to_none=True)
-    losses = model_losses(model, image, truth, active)
+    with autocast(image.device, amp):
+        losses = model_losses(model, image, truth, active)
     total = weighted_total(losses, weights, active)
     total.backward()
     optimizer.step()
@@ -195,11 +216,21 @@ def validation_dice(
     scores = []
     for vol in volumes:
         image, truth = crop_sample(vol, config, None)
-        pred = (model(image[None].to(device)) > 0).float().cpu()[0]
+        with autocast(device, config.amp):
+            pred = (model(image[None].to(device)) > 0).float().cpu()[0]
         inter = float((pred * truth).sum())
         denom = float(pred.sum() + truth.sum())
         scores.append(1.0 if denom == 0 else 2 * inter / denom)
     return float(np.mean(scores)) if scores else float("nan")
+
+
+def iterations_for_budget(
+    seconds_left: float, epochs_left: int, seconds_per_iteration: float
+) -> int:
+    """Steps per epoch that spend ``seconds_left`` over ``epochs_left`` epochs (at least 1)."""
+    if epochs_left <= 0 or seconds_per_iteration <= 0:
+        return 1
+    return max(1, int(seconds_left / (epochs_left * seconds_per_iteration)))
 
 
 def resolve_device(name: str) -> torch.device:
@@ -238,6 +269,7 @@ def train_on_volumes(
     weights = LossWeights.from_alphas(config.alphas)
     groups = model.parameter_groups() if hasattr(model, "parameter_groups") else None
     iterations = config.iterations_per_epoch or max(1, math.ceil(len(train) / config.batch_size))
+    began = time.perf_counter()
     final_stage = schedule.stage_at(schedule.total_epochs - 1).index
     best_score, best_state, history = -1.0, None, []
     out = Path(run_dir) if run_dir is not None else None
@@ -245,6 +277,9 @@ def train_on_volumes(
         "normalization": "zscore",
         "percentiles": [0.5, 99.5],
         "patch_size": list(config.crop_size),
+        # Trained on whole-brain crops: the predictor may run it on the whole volume at once
+        # (the detector sees every lesion in one pass) even with instance norm.
+        "whole_volume": True,
     }
     for epoch in range(schedule.total_epochs):
         stage = schedule.stage_at(epoch)
@@ -253,17 +288,21 @@ def train_on_volumes(
         start, sums = time.perf_counter(), {}
         for _ in range(iterations):
             picks = rng.integers(0, len(train), size=config.batch_size)
-            batch = [crop_sample(train[i], config, rng) for i in picks]
-            image = torch.stack([b[0] for b in batch]).to(device)
-            truth = torch.stack([b[1] for b in batch]).to(device)
+            batch = [crop_sample(train[i], config, rng, device) for i in picks]
+            image = torch.stack([b[0] for b in batch])
+            truth = torch.stack([b[1] for b in batch])
             for k, v in train_step(
-                model, optimizer, image, truth, stage.loss_terms, weights
+                model, optimizer, image, truth, stage.loss_terms, weights, config.amp
             ).items():
                 sums[k] = sums.get(k, 0.0) + v / iterations
-        score = validation_dice(model, val, config, device) if val else float("nan")
+        step_seconds = (time.perf_counter() - start) / iterations
+        due = (epoch + 1) % max(1, config.validate_every) == 0
+        due = due or epoch == schedule.total_epochs - 1
+        score = validation_dice(model, val, config, device) if val and due else float("nan")
         record = {
             "epoch": epoch,
             "stage": stage.index,
+            "iterations": iterations,
             "seconds": time.perf_counter() - start,
             "val_dice": score,
             **sums,
@@ -271,7 +310,7 @@ def train_on_volumes(
         history.append(record)
         log.info("epoch %d stage %d %s", epoch, stage.index, json.dumps(record))
         in_final = stage.index == final_stage
-        if in_final and (not val or score >= best_score or best_state is None):
+        if in_final and (not val or score >= best_score or best_state is None) and (due or not val):
             best_score = score if val else best_score
             best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
             if out is not None:
@@ -286,11 +325,99 @@ def train_on_volumes(
             )
             with open(out / "history.jsonl", "a") as fh:
                 fh.write(json.dumps(record) + "\n")
+        if config.time_budget_s is not None:
+            # Later stages cost more per step (detection, fusion): re-measure every epoch.
+            # What an epoch spends outside its steps (validation, checkpoints) comes first.
+            epochs_left = schedule.total_epochs - epoch - 1
+            overhead = time.perf_counter() - start - step_seconds * iterations
+            iterations = iterations_for_budget(
+                config.time_budget_s - (time.perf_counter() - began) - epochs_left * overhead,
+                epochs_left,
+                step_seconds,
+            )
     if best_state is not None:
         model.load_state_dict(best_state)
     for p in model.parameters():
         p.requires_grad_(True)
     return model.eval(), history
+
+
+def train_synergynet_run(cfg: Any, run_dir: str | Path) -> Path:
+    """``mslesion train --recipe synergynet``: the run folder of a :class:`TrainConfig`.
+
+    The ``synergynet`` section sets the model and schedule; the data come from
+    ``data.paths`` (or the section's ``data``) plus ``data.synthetic`` semi-synthetic
+    volumes, z-scored; the split is the ``split`` section's (``--fold K/N`` holds out
+    whole patients, as for the F.sh recipe). Writes ``config.yaml`` (with the split) so
+    that ``mslesion crossval`` scores each fold on the patients it held out.
+    """
+    from mslesion.io.atomic import write_text_atomic
+    from mslesion.train import loop
+    from mslesion.train.config import dump_config
+
+    section = SynergyTrainConfig.from_dict(cfg.synergynet)
+    paths = list(cfg.data.paths) or ([section.data] if section.data else [])
+    data = dataclasses.replace(cfg.data, paths=paths, normalization="zscore")
+    cfg = dataclasses.replace(cfg, data=data)
+    if not paths and not data.synthetic:
+        raise ConfigError("synergynet: no data (give --data and/or --synthetic N)")
+    run_dir = Path(run_dir)
+    if (run_dir / "last.pt").exists():
+        raise InputError(run_dir, "already holds a run (last.pt); pick another --run-dir")
+    cases = loop.gather_cases(paths) if paths else []
+    train_cases, val_cases = loop.split_cases(cases, cfg)
+    cache = None if data.cache_dir is None else run_dir.parent / ".cache"
+    if data.cache_dir not in (None, "auto"):
+        cache = Path(data.cache_dir)
+    train_vols, val_vols = loop.load_volumes(train_cases, val_cases, cfg, cache)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(run_dir / "config.yaml", dump_config(cfg), overwrite=True)
+    train, val = (
+        [TrainingVolume(v.name, v.image, v.mask) for v in vols] for vols in (train_vols, val_vols)
+    )
+    train_on_volumes(section, train, val, run_dir)
+    return run_dir / "best.pt"
+
+
+def combine_ensemble_runs(
+    unet_run: str | Path,
+    maskrcnn_run: str | Path,
+    out_run: str | Path,
+    checkpoint: str = "last.pt",
+    overwrite: bool = False,
+) -> Path:
+    """The "Ensemble" baseline from two runs trained apart: ``out_run/<checkpoint>``.
+
+    ``unet_run`` holds a plain U-Net, ``maskrcnn_run`` a ``maskrcnn3d``; both must have held
+    out the same subjects (same ``split`` in their ``config.yaml``), which ``out_run`` keeps,
+    so ``mslesion crossval`` scores the ensemble like any fold run.
+    """
+    from mslesion.io.atomic import write_text_atomic
+    from mslesion.models.checkpoint import make_checkpoint, model_from_checkpoint, save_checkpoint
+    from mslesion.models.synergynet import ensemble_from_members
+    from mslesion.train.config import read_yaml
+
+    unet_run, maskrcnn_run, out_run = Path(unet_run), Path(maskrcnn_run), Path(out_run)
+    configs = []
+    for run in (unet_run, maskrcnn_run):
+        if not (run / "config.yaml").is_file():
+            raise InputError(run, "not a run folder (no config.yaml)")
+        configs.append(read_yaml(run / "config.yaml"))
+    if configs[0].get("split") != configs[1].get("split"):
+        raise InputError(maskrcnn_run, f"holds out other subjects than {unet_run} (split differs)")
+    unet, unet_ckpt = model_from_checkpoint(unet_run / checkpoint)
+    maskrcnn, _ = model_from_checkpoint(maskrcnn_run / checkpoint)
+    try:
+        model = ensemble_from_members(unet, maskrcnn)
+    except (KeyError, RuntimeError, TypeError) as exc:
+        raise InputError(out_run, f"cannot combine these two models: {exc}") from None
+    target = out_run / checkpoint
+    ckpt = make_checkpoint(model, preprocessing=unet_ckpt.get("preprocessing"))
+    save_checkpoint(target, ckpt, overwrite=overwrite)
+    write_text_atomic(
+        out_run / "config.yaml", (unet_run / "config.yaml").read_text(), overwrite=True
+    )
+    return target
 
 
 def train_synergynet(config: SynergyTrainConfig, run_dir: str | Path) -> Path:

@@ -74,3 +74,30 @@ def test_mask_targets_keep_only_the_matched_lesion():
     first = int(torch.nonzero(t.boxes[:, 0] == 2).flatten()[0])
     patch = mask_targets(t, box, torch.tensor([first]), (6, 2, 2))[0, 0]
     assert patch[:2].all() and not patch[2:].any()
+
+
+def test_grid_matching_equals_the_general_matching():
+    # The RPN's fast path (each lesion against the anchors centred near it) must assign every
+    # anchor exactly as the general matcher does, large-lesion ignore regions included.
+    from mslesion.models.maskrcnn3d.anchors import AnchorConfig, anchors_for_shape
+    from mslesion.models.maskrcnn3d.targets import AnchorGrid
+
+    rng = np.random.default_rng(3)
+    shape = (22, 26, 18)
+    labels = np.zeros(shape, np.int32)
+    for k in range(1, 14):
+        lo = rng.integers(0, np.array(shape) - 2)
+        edge = rng.integers(1, [4, 4, 6]) if k > 2 else rng.integers(8, 12, size=3)
+        labels[tuple(slice(a, a + e) for a, e in zip(lo, edge, strict=True))] = 1
+    targets = instance_targets(torch.from_numpy(labels), max_box_volume=200)
+    assert targets.boxes.shape[0] >= 5 and targets.ignore_boxes.shape[0] >= 1
+    for stride, config in ((1, AnchorConfig()), (2, AnchorConfig(sizes=(2.0, 5.0), stride=2))):
+        feature = tuple(int(np.ceil(s / stride)) for s in shape)
+        anchors = anchors_for_shape(feature, config)
+        grid = AnchorGrid(feature, config.num_anchors, float(config.stride))
+        for best in (True, False):
+            kwargs = dict(pos_iou=0.4, neg_iou=0.2, best_match_positive=best)
+            general = match_boxes(anchors, targets, **kwargs)
+            fast = match_boxes(anchors, targets, grid=grid, **kwargs)
+            assert (general >= 0).sum() > 0
+            torch.testing.assert_close(fast, general)

@@ -58,7 +58,9 @@ def focal_objectness_loss(
     """
     if logits.numel() == 0:
         return logits.sum()
-    labels = labels.float()
+    # Losses run in float32 even under bf16 autocast: a sum over millions of anchors in
+    # bf16 would lose the few positives' share.
+    logits, labels = logits.float(), labels.float()
     bce = F.binary_cross_entropy_with_logits(logits, labels, reduction="none")
     p_true = torch.exp(-bce)  # probability given to the true class
     return ((1.0 - p_true) ** gamma * bce).sum() / labels.sum().clamp(min=1.0)
@@ -70,16 +72,15 @@ def box_regression_loss(
     """Smooth-L1 (beta 1/9, as in Faster R-CNN) summed over (P, 6) deltas, per positive."""
     if deltas.numel() == 0:
         return deltas.sum()
-    return F.smooth_l1_loss(deltas, target_deltas, beta=1.0 / 9.0, reduction="sum") / max(
-        1, normalizer
-    )
+    loss = F.smooth_l1_loss(deltas.float(), target_deltas.float(), beta=1.0 / 9.0, reduction="sum")
+    return loss / max(1, normalizer)
 
 
 def classification_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Mean BCE of (N,) proposal logits against 0/1 labels."""
     if logits.numel() == 0:
         return logits.sum()
-    return F.binary_cross_entropy_with_logits(logits, labels.float())
+    return F.binary_cross_entropy_with_logits(logits.float(), labels.float())
 
 
 def patch_dice_loss(mask_logits: torch.Tensor, mask_targets: torch.Tensor) -> torch.Tensor:
@@ -87,7 +88,7 @@ def patch_dice_loss(mask_logits: torch.Tensor, mask_targets: torch.Tensor) -> to
     if mask_logits.numel() == 0:
         return mask_logits.sum()
     return DiceLoss(sigmoid=True, batch=False, smooth_nr=1e-5, smooth_dr=1e-5)(
-        mask_logits, mask_targets
+        mask_logits.float(), mask_targets.float()
     )
 
 
@@ -100,7 +101,7 @@ def segmentation_dice_loss(
     background voxels a gradient from the first step, which Dice alone barely does when
     lesions are ~1% of the volume (short CPU runs did not move at all without it).
     """
-    truth = truth.float()
+    logits, truth = logits.float(), truth.float()
     dice = DiceLoss(sigmoid=True, batch=True, smooth_nr=1e-5, smooth_dr=1e-5)(logits, truth)
     if bce_weight == 0:
         return dice

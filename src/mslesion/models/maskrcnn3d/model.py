@@ -92,7 +92,9 @@ class MaskRCNNBranch(nn.Module):
         anchors = anchors_for(d1, self.config.rpn)
         out: dict[str, torch.Tensor] = {}
         if {"rpn_cls", "rpn_box"} & active:
-            out.update(rpn_losses(logits, deltas, anchors, targets, self.config.rpn))
+            out.update(
+                rpn_losses(logits, deltas, anchors, targets, self.config.rpn, tuple(d1.shape[2:]))
+            )
         if not {"rcnn_cls", "rcnn_box", "mask"} & active:
             return out
         proposals = select_proposals(

@@ -21,7 +21,12 @@ from mslesion.models.maskrcnn3d.box_ops import (
     remove_small_boxes,
 )
 from mslesion.models.maskrcnn3d.losses import box_regression_loss, focal_objectness_loss
-from mslesion.models.maskrcnn3d.targets import IGNORE, InstanceTargets, match_boxes
+from mslesion.models.maskrcnn3d.targets import (
+    IGNORE,
+    AnchorGrid,
+    InstanceTargets,
+    match_boxes,
+)
 
 
 @dataclass(frozen=True)
@@ -72,12 +77,24 @@ def rpn_losses(
     anchors: torch.Tensor,
     targets: list[InstanceTargets],
     config: RPNConfig,
+    feature_shape: tuple[int, int, int] | None = None,
 ) -> dict[str, torch.Tensor]:
-    """{"rpn_cls", "rpn_box"} for a batch: logits (B, N), deltas (B, N, 6), anchors (N, 6)."""
+    """{"rpn_cls", "rpn_box"} for a batch: logits (B, N), deltas (B, N, 6), anchors (N, 6).
+
+    ``feature_shape``: the (X, Y, Z) of the map the anchors were made for, which lets the
+    matching look at each lesion's neighbourhood only (same result, much faster).
+    """
     coder = default_box_coder()
     cls_terms, box_terms = [], []
+    grid = (
+        None
+        if feature_shape is None
+        else AnchorGrid(tuple(feature_shape), config.anchors.num_anchors, config.anchors.stride)
+    )
     for b, tgt in enumerate(targets):
-        assigned = match_boxes(anchors, tgt, pos_iou=config.pos_iou, neg_iou=config.neg_iou)
+        assigned = match_boxes(
+            anchors, tgt, pos_iou=config.pos_iou, neg_iou=config.neg_iou, grid=grid
+        )
         valid = assigned != IGNORE
         labels = (assigned >= 0).float()
         cls_terms.append(focal_objectness_loss(logits[b][valid], labels[valid], config.focal_gamma))

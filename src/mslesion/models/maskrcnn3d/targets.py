@@ -10,6 +10,7 @@ large lesion are neither positives nor negatives (the U-Net handles those lesion
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cc3d
@@ -74,6 +75,16 @@ def instance_targets(
     )
 
 
+@dataclass(frozen=True)
+class AnchorGrid:
+    """Row layout of :func:`~mslesion.models.maskrcnn3d.anchors.anchors_for_shape`: row
+    ``((x * Y + y) * Z + z) * A + a``, centres at ``(i + 0.5) * stride`` input voxels."""
+
+    shape: tuple[int, int, int]
+    num_anchors: int
+    stride: float = 1.0
+
+
 def match_boxes(
     candidates: torch.Tensor,
     targets: InstanceTargets,
@@ -82,6 +93,7 @@ def match_boxes(
     neg_iou: float,
     ignore_iou: float = 0.1,
     best_match_positive: bool = True,
+    grid: AnchorGrid | None = None,
 ) -> torch.Tensor:
     """Assign each of the (N, 6) candidate boxes: target index >= 0, NEGATIVE or IGNORE.
 
@@ -89,19 +101,33 @@ def match_boxes(
     < ``neg_iou`` and it overlaps no large lesion by ``ignore_iou`` or more; otherwise
     ignored. With ``best_match_positive``, each lesion's best candidate is positive too
     (tiny lesions rarely reach ``pos_iou`` with any anchor).
+
+    ``grid``: the candidates are the anchors of that grid (the RPN's case). Each lesion is
+    then compared only with the anchors centred near it, found by index arithmetic; the
+    result is the same, and the work drops by about the number of lesions.
     """
     n = candidates.shape[0]
     assigned = torch.full((n,), NEGATIVE, dtype=torch.long, device=candidates.device)
     if targets.ignore_boxes.numel() and n:
-        big = _best_overlap(candidates, targets.ignore_boxes)[0]
+        if grid is None:
+            big = _best_overlap(candidates, targets.ignore_boxes)[0]
+        else:
+            big = _best_overlap_grid(candidates, grid, targets.ignore_boxes)[0]
         assigned[big >= ignore_iou] = IGNORE
     if targets.boxes.numel() == 0 or n == 0:
         return assigned
-    best_iou, best_gt = _best_overlap(candidates, targets.boxes)
+    if grid is not None:
+        best_iou, best_gt, per_box = _best_overlap_grid(candidates, grid, targets.boxes)
+    else:
+        best_iou, best_gt = _best_overlap(candidates, targets.boxes)
     assigned[(best_iou >= neg_iou) & (best_iou < pos_iou)] = IGNORE
     positive = best_iou >= pos_iou
     assigned[positive] = best_gt[positive]
-    if best_match_positive:
+    if best_match_positive and grid is not None:
+        for j, (rows, iou) in enumerate(per_box):
+            if iou.numel() and float(iou.max()) > 0:
+                assigned[rows[iou == iou.max()]] = j
+    elif best_match_positive:
         near = _near_rows(candidates, targets.boxes)
         iou = torch.cat(
             [
@@ -157,6 +183,49 @@ def _best_overlap(
         rows = near[c : c + _CHUNK]
         best[rows], index[rows] = pairwise_iou(candidates[rows], boxes).max(dim=1)
     return best, index
+
+
+def _grid_rows(
+    grid: AnchorGrid, lo: list[float], hi: list[float], device: torch.device
+) -> torch.Tensor:
+    """Rows of the grid's anchors whose centre lies in the box [lo, hi] (input voxels)."""
+    ranges = []
+    for axis in range(3):
+        first = max(0, math.ceil(lo[axis] / grid.stride - 0.5))
+        last = min(grid.shape[axis] - 1, math.floor(hi[axis] / grid.stride - 0.5))
+        if last < first:
+            return torch.zeros(0, dtype=torch.long, device=device)
+        ranges.append(torch.arange(first, last + 1, device=device))
+    rx, ry, rz = ranges
+    position = (rx[:, None, None] * grid.shape[1] + ry[None, :, None]) * grid.shape[2]
+    position = (position + rz[None, None, :]).reshape(-1, 1)
+    anchor = torch.arange(grid.num_anchors, device=device)[None, :]
+    return (position * grid.num_anchors + anchor).reshape(-1)
+
+
+def _best_overlap_grid(
+    anchors: torch.Tensor, grid: AnchorGrid, boxes: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
+    """:func:`_best_overlap` for grid anchors, plus each box's (rows, IoUs) near it.
+
+    An anchor overlaps a box only if its centre lies within the box grown by the anchor's
+    half-edge, so each box looks at that block of grid positions alone.
+    """
+    best = torch.zeros(anchors.shape[0], device=anchors.device)
+    index = torch.zeros(anchors.shape[0], dtype=torch.long, device=anchors.device)
+    first = anchors[: grid.num_anchors]
+    grow = ((first[:, 3:] - first[:, :3]) / 2).max(dim=0).values
+    per_box = []
+    for j, box in enumerate(boxes):
+        rows = _grid_rows(
+            grid, (box[:3] - grow).tolist(), (box[3:] + grow).tolist(), anchors.device
+        )
+        iou = pairwise_iou(anchors[rows], box[None])[:, 0]
+        better = iou > best[rows]  # strict: on ties the lower box index stays, as max() does
+        best[rows[better]] = iou[better]
+        index[rows[better]] = j
+        per_box.append((rows, iou))
+    return best, index, per_box
 
 
 def sample_balanced(
