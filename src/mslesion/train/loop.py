@@ -144,6 +144,13 @@ def gather_cases(paths: Sequence[str]) -> list[Case]:
     return cases
 
 
+def resolve_cache_dir(cfg: TrainConfig, run_dir: Path) -> Path | None:
+    """Where preprocessed volumes are cached: ``auto`` = ``<run_dir>/../.cache``, None = off."""
+    if cfg.data.cache_dir is None:
+        return None
+    return run_dir.parent / ".cache" if cfg.data.cache_dir == "auto" else Path(cfg.data.cache_dir)
+
+
 def split_cases(cases: Sequence[Case], cfg: TrainConfig) -> tuple[list[Case], list[Case]]:
     s = cfg.split
     if not cases:
@@ -370,13 +377,7 @@ def _train(
     )
     all_cases = list(cases) if cases is not None else gather_cases(cfg.data.paths)
     train_cases, val_cases = split_cases(all_cases, cfg)
-    cache_dir = (
-        None
-        if cfg.data.cache_dir is None
-        else (
-            run_dir.parent / ".cache" if cfg.data.cache_dir == "auto" else Path(cfg.data.cache_dir)
-        )
-    )
+    cache_dir = resolve_cache_dir(cfg, run_dir)
     if rt.distributed and not rt.is_main:
         dist.barrier()  # rank 0 fills the cache first; the others then read it
     train_vols, val_vols = load_volumes(train_cases, val_cases, cfg, cache_dir, progress)

@@ -144,10 +144,12 @@ def crop_sample(
         centre = centre + rng.integers(-config.jitter, config.jitter + 1, size=3)
     crop = SpatialCrop(roi_center=centre.tolist(), roi_size=list(config.crop_size))
     pad = SpatialPad(spatial_size=list(config.crop_size))
-    image = torch.from_numpy(np.asarray(volume.image, dtype=np.float32))[None]
-    mask = torch.from_numpy(np.asarray(volume.mask, dtype=np.float32))[None]
-    image = pad(crop(image.to(device)))
-    mask = pad(crop(mask.to(device)))
+    # Crop first (a view of the volume, float16 when memmapped from the cache), then convert
+    # and move only the crop.
+    image = pad(crop(torch.from_numpy(np.asarray(volume.image))[None]))
+    mask = pad(crop(torch.from_numpy(np.asarray(volume.mask))[None]))
+    image = torch.as_tensor(image).to(device, torch.float32)
+    mask = torch.as_tensor(mask).to(device, torch.float32)
     if rng is not None and config.rotate_degrees > 0:
         # Angle about array axis 0 (left-right in RAS/LAS): a rotation in the sagittal plane.
         angle = math.radians(float(rng.uniform(-config.rotate_degrees, config.rotate_degrees)))
@@ -366,9 +368,7 @@ def train_synergynet_run(cfg: Any, run_dir: str | Path) -> Path:
         raise InputError(run_dir, "already holds a run (last.pt); pick another --run-dir")
     cases = loop.gather_cases(paths) if paths else []
     train_cases, val_cases = loop.split_cases(cases, cfg)
-    cache = None if data.cache_dir is None else run_dir.parent / ".cache"
-    if data.cache_dir not in (None, "auto"):
-        cache = Path(data.cache_dir)
+    cache = loop.resolve_cache_dir(cfg, run_dir)
     train_vols, val_vols = loop.load_volumes(train_cases, val_cases, cfg, cache)
     run_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(run_dir / "config.yaml", dump_config(cfg), overwrite=True)
