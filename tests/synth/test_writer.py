@@ -33,6 +33,14 @@ def test_same_seed_same_bytes(tmp_path: Path) -> None:
     assert (tmp_path / "c" / "case001_FLAIR.nii.gz").read_bytes() != a["case001_FLAIR.nii.gz"]
 
 
+def test_workers_write_the_same_bytes(tmp_path: Path) -> None:
+    one = write_dataset(tmp_path / "one", 3, seed=7, config=SMALL)
+    seen: list[str] = []
+    two = write_dataset(tmp_path / "two", 3, seed=7, config=SMALL, on_case=seen.append, workers=2)
+    assert _bytes(tmp_path / "one") == _bytes(tmp_path / "two")
+    assert one == two and seen == ["case001", "case002", "case003"]
+
+
 def test_csv_matches_masks_and_files_are_valid(tmp_path: Path) -> None:
     write_dataset(tmp_path, 2, seed=11, config=SMALL)
     with open(tmp_path / "lesions.csv") as fh:

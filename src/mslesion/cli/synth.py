@@ -47,6 +47,9 @@ def register(app: typer.Typer) -> None:
             "--example",
             help="Write only the built-in example case (fixed seed, medium load).",
         ),
+        workers: int = typer.Option(
+            1, "--workers", min=1, help="Processes generating cases (same bytes for any number)."
+        ),
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing output files."),
     ) -> None:
         """Semi-synthetic FLAIR with exact lesion masks; same seed, same bytes."""
@@ -77,6 +80,7 @@ def register(app: typer.Typer) -> None:
                 config,
                 overwrite=overwrite,
                 on_case=lambda _name: bar.advance(task),
+                workers=workers,
             )
         total = sum(int(r["lesion_count"]) for r in rows)  # type: ignore[call-overload]
         console.print(f"wrote {n} cases ({total} lesions) and {outdir / 'lesions.csv'}")

@@ -87,6 +87,14 @@ def write_csv(path: Path, rows: list[dict[str, object]], overwrite: bool) -> Pat
     return path
 
 
+def _write_one(job: tuple[Path, str, int, SynthConfig, bool]) -> dict[str, object]:
+    """Generate and write one case; its CSV row. Top level so that worker processes run it."""
+    outdir, name, seed, config, overwrite = job
+    case = generate_case(seed, config)
+    write_case(case, outdir, name, overwrite)
+    return csv_row(name, case)
+
+
 def write_dataset(
     outdir: str | Path,
     n: int,
@@ -94,25 +102,40 @@ def write_dataset(
     config: SynthConfig = SynthConfig(),  # noqa: B008 (frozen dataclass)
     overwrite: bool = False,
     on_case: Callable[[str], None] | None = None,
+    workers: int = 1,
 ) -> list[dict[str, object]]:
     """Write ``n`` cases ``case001..`` (case ``i`` uses seed ``seed + i - 1``) and ``lesions.csv``.
 
     All output names are checked before anything is generated, so a refused overwrite costs
-    nothing. Returns the CSV rows.
+    nothing. ``workers`` > 1 generates cases in that many processes; each case depends on its
+    seed alone, so the bytes are the same. Returns the CSV rows.
     """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     outdir = Path(outdir)
     names = [f"case{i:03d}" for i in range(1, n + 1)]
     for name in names:
         for p in case_paths(outdir, name):
             check_writable(p, overwrite)
     check_writable(outdir / "lesions.csv", overwrite)
-    rows = []
-    for i, name in enumerate(names):
-        case = generate_case(seed + i, config)
-        write_case(case, outdir, name, overwrite)
-        rows.append(csv_row(name, case))
-        if on_case is not None:
-            on_case(name)
+    jobs = [(outdir, name, seed + i, config, overwrite) for i, name in enumerate(names)]
+    done = on_case or (lambda _name: None)
+    # The first case runs here: it loads (or builds) the anatomy template once, and forked
+    # workers inherit it instead of each building it at the same time.
+    rows = [_write_one(jobs[0])]
+    done(names[0])
+    if workers > 1 and n > 1:
+        fork = "fork" in multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if fork else None)
+        with ProcessPoolExecutor(min(workers, n - 1), mp_context=context) as pool:
+            for name, row in zip(names[1:], pool.map(_write_one, jobs[1:]), strict=True):
+                rows.append(row)
+                done(name)
+    else:
+        for name, job in zip(names[1:], jobs[1:], strict=True):
+            rows.append(_write_one(job))
+            done(name)
     write_csv(outdir / "lesions.csv", rows, overwrite)
     return rows
 
