@@ -159,7 +159,7 @@ def register(app: typer.Typer) -> None:
         With --export CKPT --output PATH: write a small fp16 inference-only copy of a
         training checkpoint (how the shipped weights are made).
         """
-        if ensemble is not None and ensemble[0] is not None:
+        if ensemble is not None:
             from mslesion.errors import InputError
             from mslesion.train.synergy import combine_ensemble_runs
 

@@ -5,7 +5,9 @@ Inputs are z-scored FLAIR volumes (brain = non-zero voxels) cropped to ``crop_si
 +-15 degrees about the sagittal axis (array axis 0, left-right) with MONAI transforms.
 Adam, lr 1e-3; loss = sum of alpha_t * term_t over the terms the current stage trains.
 
-Entry point for ``mslesion train --recipe synergynet``: :func:`train_synergynet`.
+Entry points: :func:`train_synergynet_run` (``mslesion train --recipe synergynet``: folds,
+synthetic volumes, ``config.yaml`` for ``crossval``) and :func:`train_synergynet` (Python API,
+one dataset folder); :func:`combine_ensemble_runs` makes the Ensemble baseline.
 """
 
 from __future__ import annotations
@@ -312,7 +314,9 @@ def train_on_volumes(
         history.append(record)
         log.info("epoch %d stage %d %s", epoch, stage.index, json.dumps(record))
         in_final = stage.index == final_stage
-        if in_final and (not val or score >= best_score or best_state is None) and (due or not val):
+        # Without validation the latest final-stage epoch is the best; with it, the best scored.
+        improved = due and (score >= best_score or best_state is None)
+        if in_final and (not val or improved):
             best_score = score if val else best_score
             best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
             if out is not None:
