@@ -132,6 +132,10 @@ def lesion_stats(mask: np.ndarray, at: dict[str, np.ndarray]) -> dict[str, float
     out = {
         "count": float(n),
         "median_vox": float(np.median(sizes)) if n else 0.0,
+        # the two tails of the size distribution: specks and large (often confluent) lesions
+        "share_lt10_vox": float(np.mean(sizes < 10)) if n else np.nan,
+        "p90_vox": float(np.percentile(sizes, 90)) if n else np.nan,
+        "count_ge300_vox": float(np.sum(sizes >= 300)),
         "total_vox": float(mask.sum()),
     }
     for region in ("ventricles", "juxtacortical", "infratentorial"):

@@ -147,16 +147,19 @@ def test_bad_config_is_a_config_error(kwargs: dict[str, object]) -> None:
         SynthConfig(**kwargs)  # type: ignore[arg-type]
 
 
-def test_confluent_plaques_sit_behind_the_ventricles_centre() -> None:
+def test_confluent_plaques_start_behind_the_ventricles_centre() -> None:
     from mslesion.synth.generate import _ventricle_centre
 
     y_centre = _ventricle_centre(3.0)[1]
-    plaques = [
-        r
-        for seed in (0, 1, 2)
-        for r in generate_case(seed, SynthConfig(voxel_size_mm=3.0, lesion_load="high")).lesions
-        if r["shape"] == "plaque"
-    ]
-    assert plaques, "high load should draw large posterior plaques"
-    assert all(r["centre_vox"][1] < y_centre for r in plaques)
-    assert max(r["volume_mm3"] for r in plaques) > 3000  # large, confluent
+    rearmost, volumes = [], []
+    for seed in (0, 1, 2):
+        case = generate_case(seed, SynthConfig(voxel_size_mm=3.0, lesion_load="high"))
+        labels = cc3d.connected_components(case.lesion_mask > 0, connectivity=26)
+        for r in case.lesions:
+            if r["shape"] == "plaque":
+                rearmost.append(np.argwhere(labels == r["label"])[:, 1].min())
+                volumes.append(r["volume_mm3"])
+    assert rearmost, "high load should draw large posterior plaques"
+    # rooted at the trigone / occipital horn, from where they may run forward along the wall
+    assert all(y < y_centre for y in rearmost)
+    assert max(volumes) > 3000  # large, confluent

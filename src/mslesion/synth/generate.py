@@ -45,8 +45,10 @@ def _ventricle_centre(voxel_size_mm: float) -> np.ndarray:
 #: periventricular lesions, caps and dirty WM); 7: round 6 (resolution blur before the noise,
 #: interpolation blur after it, per-case noise level; tapered, lumpy confluent bands with
 #: fingers; lesion cores re-tuned to the sharper images); 8: ovoid, bent focal lesions, half
-#: of the blobs with a second lobe (real lesions' elongation and fill).
-GENERATOR_VERSION = 8
+#: of the blobs with a second lobe (real lesions' elongation and fill); 9: round 7 (plaques as
+#: chains of flat lobes along the ventricle, Dawson's fingers rooted at the wall, flat
+#: periventricular lesions, a wider size distribution, bands sized in voxels on coarse grids).
+GENERATOR_VERSION = 9
 
 
 def _finalize(
