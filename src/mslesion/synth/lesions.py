@@ -208,12 +208,14 @@ def candidate_points(
 
 
 def _ventricle_normal(ctx: PlacementContext, centre: np.ndarray) -> np.ndarray:
-    """Direction away from the ventricles at ``centre`` (output voxels), by central differences."""
+    """Unit direction away from the ventricles at ``centre`` (output voxels), by central
+    differences (straight up where the distance map is flat)."""
     offsets = np.concatenate([np.eye(3), -np.eye(3)]) * 2 + centre
     offsets = np.clip(offsets, 0, np.array(ctx.allowed.shape) - 1).astype(int)
     d = lookup(ctx.template.vent_dist, ctx.coords[tuple(offsets.T)], order=1)
     grad = d[:3] - d[3:]
-    return grad if np.linalg.norm(grad) > 1e-3 else np.array([0.0, 0.0, 1.0])
+    norm = float(np.linalg.norm(grad))
+    return grad / norm if norm > 1e-3 else np.array([0.0, 0.0, 1.0])
 
 
 def _blob_aspect(rng: np.random.Generator) -> np.ndarray:
@@ -355,7 +357,6 @@ def _add_fingers(
     for _ in range(n_fingers):
         root = roots[rng.integers(len(roots))].astype(np.float32)
         normal = _ventricle_normal(ctx, root)
-        normal = normal / max(float(np.linalg.norm(normal)), 1e-6)
         length = rng.uniform(3.0, 7.0) / v
         radii = np.array([length, *(rng.uniform(1.2, 2.5, size=2) / v)], np.float32)
         tip = root + normal * 0.8 * length
@@ -417,7 +418,6 @@ def _onto_wall(
         here = ctx.coords[tuple(np.rint(point).astype(int))][None]
         dist_vox = float(lookup(ctx.template.vent_dist, here, order=1)[0]) / ctx.voxel_size_mm
         normal = _ventricle_normal(ctx, np.rint(point))
-        normal = normal / max(float(np.linalg.norm(normal)), 1e-6)
         point = point + normal * (depth_vox - dist_vox)
     return np.clip(point, 0, limit).astype(np.float32), normal
 
