@@ -284,8 +284,8 @@ def _focal_pose(
         return "ovoid", aspect, _frame_along(normal, rng), centre
     if periventricular < 0.7:
         # flat on the wall, long along the ventricle (front-back): many of the real masks'
-        # lesions of 300-1000 voxels are such sheets (elongation ~3.3; of those >= 300 voxels,
-        # 57 % run closer to Y than to X or Z)
+        # lesions of 300-1000 voxels are such sheets (median elongation 2.9; of those >= 300
+        # voxels, 57 % run closer to Y than to X or Z)
         aspect = np.array([rng.uniform(2.2, 4.0), rng.uniform(1.0, 1.6), 0.7])
         heading = np.array([0.0, 1.0, 0.0]) + rng.normal(0.0, 0.35, 3)
         depth = 0.7 * r_eq / np.cbrt(aspect.prod())  # the short radius: abut the wall
@@ -311,8 +311,8 @@ def _paint_focal(
     radii = np.maximum(r_eq * aspect / np.cbrt(aspect.prod()), 0.6)
     bend = float(rng.uniform(-0.8, 0.8))
     # many real lesions are two or three that grew together; the larger ones nearly all are
-    # (real lesions of 300-1000 voxels: fill ~0.45, single lumpy ellipsoids measured ~0.8)
-    satellite = kind == "blob" and rng.random() < SATELLITE_SHARE
+    # (real lesions of 300-1000 voxels: median fill 0.53; single lumpy ellipsoids ~0.8)
+    satellite = bool(kind == "blob" and rng.random() < SATELLITE_SHARE)
     # larger lesions: lobes further out along the long axis (a chain of merged lesions)
     n_chained = int(rng.integers(1, 3)) if volume_mm3 > LOBED_FROM_MM3 else 0
     # room for the bend (tips up to 0.8 long radius off the axis), the lumps (+15 %) and the
@@ -325,7 +325,11 @@ def _paint_focal(
     sl = _crop_slices(centre, int(np.ceil(reach)) + 2, ctx.allowed.shape)
     grid = _local_grid(sl)
     shape_mask = ellipsoid_shape(grid, centre, radii, frame, 0.18, rng, bend)
-    lobes = [(rng.normal(0.0, 1.0, 3), 0.9, 1.4)] * satellite + [
+    # (direction in the lesion's frame, nearest and farthest offset in radii); the satellite's
+    # direction is drawn for every lesion, which keeps generator version 9's random streams
+    satellite_direction = rng.normal(0.0, 1.0, 3)
+    lobes = [(satellite_direction, 0.9, 1.4)] if satellite else []
+    lobes += [
         (np.array([rng.choice([-1.0, 1.0]), *rng.normal(0.0, 0.4, 2)]), 1.0, 1.6)
         for _ in range(n_chained)
     ]
@@ -448,13 +452,14 @@ def _paint_plaque(
     """A large confluent periventricular plaque starting at a posterior ``wall`` point (the
     trigone / occipital horn, as in MSLesSeg P14) and running along the ventricle.
 
-    A chain of 3-7 lumpy lobes (4-10 mm), each flattened against the wall and abutting it,
-    walked along the wall mostly front-to-back (the ventricles' long axis), with a few
-    Dawson's fingers: an elongated, lobed sheet, kept in one piece and clipped to allowed WM.
-    Real lesions >= 300 voxels measure elongation 3.2 and fill 0.39 (median of 155 in the
-    real masks, mostly long along Y); the 2-4 lobes round one centre that this replaced
-    measured 1.2-1.9 and 0.6-0.8. A wide rim (6 mm, down to ``PLAQUE_RIM_MIN_ALPHA`` at the
-    edge) makes its intensity fade gradually towards the edge like a real confluent plaque.
+    A chain of 2-5 lumpy lobes (main radius 8-13 mm), each a little flattened against the
+    wall and abutting it, walked along the wall front or back (the ventricles' long axis),
+    with 0-3 Dawson's fingers: an elongated, lobed mass, kept in one piece and clipped to
+    allowed WM. Real lesions >= 300 voxels measure elongation 3.2 and fill 0.39 (median of 155
+    in the real masks, 57 % longest along Y); the 2-4 lobes round one centre that this
+    replaced measured 1.2-1.9 and 0.6-0.85. A wide rim (6 mm, down to
+    ``PLAQUE_RIM_MIN_ALPHA`` at the edge) makes its intensity fade gradually towards the edge
+    like a real confluent plaque.
     """
     v = ctx.voxel_size_mm
     r_main = rng.uniform(8.0, 13.0) / v
