@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
 from pathlib import Path
 
 import cc3d
@@ -39,6 +41,23 @@ def test_workers_write_the_same_bytes(tmp_path: Path) -> None:
     two = write_dataset(tmp_path / "two", 3, seed=7, config=SMALL, on_case=seen.append, workers=2)
     assert _bytes(tmp_path / "one") == _bytes(tmp_path / "two")
     assert one == two and seen == ["case001", "case002", "case003"]
+
+
+def test_workers_finish_after_torch_ran_threads_in_the_parent(tmp_path: Path) -> None:
+    # The suite runs torch on one thread, which hides a fork-after-OpenMP hang: the CLI's
+    # default is every core. A hang must fail the test, not freeze the suite: a subprocess.
+    script = (
+        "import sys, torch\n"
+        "torch.set_num_threads(2)\n"
+        "from mslesion.synth import SynthConfig, write_dataset\n"
+        "write_dataset(sys.argv[1], 3, seed=7, config=SynthConfig(voxel_size_mm=3.0), workers=2)\n"
+    )
+    out = tmp_path / "out"
+    try:
+        subprocess.run([sys.executable, "-c", script, str(out)], check=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.fail("write_dataset with 2 workers hung after torch used 2 threads")
+    assert len(list(out.glob("case*_FLAIR.nii.gz"))) == 3
 
 
 def test_csv_matches_masks_and_files_are_valid(tmp_path: Path) -> None:

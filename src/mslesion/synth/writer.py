@@ -128,7 +128,9 @@ def write_dataset(
     if workers > 1 and n > 1:
         fork = "fork" in multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if fork else None)
-        with ProcessPoolExecutor(min(workers, n - 1), mp_context=context) as pool:
+        with ProcessPoolExecutor(
+            min(workers, n - 1), mp_context=context, initializer=_one_torch_thread
+        ) as pool:
             for name, row in zip(names[1:], pool.map(_write_one, jobs[1:]), strict=True):
                 rows.append(row)
                 done(name)
@@ -138,6 +140,15 @@ def write_dataset(
             done(name)
     write_csv(outdir / "lesions.csv", rows, overwrite)
     return rows
+
+
+def _one_torch_thread() -> None:
+    # The first case ran torch's OpenMP pool in the parent; a forked child that enters an
+    # OpenMP region of its own then hangs for ever. One thread per worker never enters one
+    # (and is what a pool of single-case processes wants anyway), as in DataLoader workers.
+    import torch
+
+    torch.set_num_threads(1)
 
 
 def write_example(outdir: str | Path, overwrite: bool = False) -> tuple[Path, Path]:
