@@ -66,15 +66,6 @@ def test_short_staged_run_writes_loadable_checkpoints(tmp_path):
     ) == 4
 
 
-def test_iterations_for_budget_spreads_the_time_left():
-    from mslesion.train.synergy import iterations_for_budget
-
-    assert iterations_for_budget(100.0, 10, 0.5) == 20
-    assert iterations_for_budget(100.0, 10, 2.0) == 5
-    assert iterations_for_budget(-5.0, 3, 0.5) == 1  # over budget: one step per epoch
-    assert iterations_for_budget(100.0, 0, 0.5) == 1
-
-
 def test_time_budget_resizes_epochs_after_the_first(tmp_path):
     mask = np.zeros((14, 14, 14), np.uint8)
     mask[5:8, 6:9, 5:7] = 1

@@ -146,10 +146,16 @@ class ValidationConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """A whole run. ``recipe: synergynet`` hands the ``synergynet`` section to its trainer."""
+    """A whole run. ``recipe: synergynet`` hands the ``synergynet`` section to its trainer.
+
+    ``time_budget_s``: wall-clock seconds for the whole run (this process); the number of
+    epochs stays, and every epoch after the first is re-sized (``patches_per_epoch``) to the
+    step time just measured. None = fixed epochs of ``data.patches_per_epoch``.
+    """
 
     seed: int = 0
     epochs: int = 70
+    time_budget_s: float | None = None
     device: str = "auto"
     amp: bool = True
     deterministic: bool = True
@@ -311,6 +317,11 @@ def validate(cfg: TrainConfig) -> TrainConfig:
     )
     _check("data.min_brain_fraction", 0.0 <= d.min_brain_fraction <= 1.0, "must lie in [0, 1]")
     _check("data.patches_per_epoch", d.patches_per_epoch >= 1, "must be >= 1")
+    _check(
+        "time_budget_s",
+        cfg.time_budget_s is None or cfg.time_budget_s > 0,
+        f"must be > 0 seconds (or null), got {cfg.time_budget_s}",
+    )
     _check("data.batch_size", d.batch_size >= 1, "must be >= 1")
     _check("data.num_workers", d.num_workers >= 0, "must be >= 0")
     _check("split.n_folds", s.n_folds >= 2, f"must be >= 2, got {s.n_folds}")

@@ -42,6 +42,7 @@ from mslesion.io.cases import Case
 from mslesion.losses import BCEDiceLoss
 from mslesion.models import build_model
 from mslesion.train import checkpointing as ckpt_io
+from mslesion.train.budget import next_epoch_patches
 from mslesion.train.config import TrainConfig, dump_config
 from mslesion.train.schedulers import build_scheduler, step_scheduler
 from mslesion.train.splits import split_by_subjects, split_fold, split_fraction
@@ -208,10 +209,19 @@ def sampling_settings(cfg: TrainConfig) -> SamplingSettings:
 
 
 def epoch_loader(
-    volumes: list[VolumeData], cfg: TrainConfig, rt: Runtime, epoch: int, transform: Any
+    volumes: list[VolumeData],
+    cfg: TrainConfig,
+    rt: Runtime,
+    epoch: int,
+    transform: Any,
+    n_patches: int | None = None,
 ) -> DataLoader:
-    """The DataLoader of one epoch: its plan is identical on every rank; each takes a share."""
-    plan = plan_epoch(volumes, cfg.data.patches_per_epoch, sampling_settings(cfg), cfg.seed, epoch)
+    """The DataLoader of one epoch: its plan is identical on every rank; each takes a share.
+
+    ``n_patches``: the epoch's size (default ``data.patches_per_epoch``; a time budget sets it).
+    """
+    n_patches = cfg.data.patches_per_epoch if n_patches is None else n_patches
+    plan = plan_epoch(volumes, n_patches, sampling_settings(cfg), cfg.seed, epoch)
     ds = PatchDataset(volumes, plan, cfg.data.patch_size, transform, cfg.seed, epoch)
     sampler = None
     if rt.distributed:
@@ -422,12 +432,14 @@ def _train(
         writer = SummaryWriter(log_dir=str(run_dir / "tensorboard"), purge_step=start)
 
     metrics: dict[str, float] = {}
+    began, n_patches = time.perf_counter(), cfg.data.patches_per_epoch
     for epoch in range(start, cfg.epochs):
         t0 = time.perf_counter()
-        loader = epoch_loader(train_vols, cfg, rt, epoch, transform)
+        loader = epoch_loader(train_vols, cfg, rt, epoch, transform, n_patches)
         train_stats = train_one_epoch(
             model, loader, loss_fn, optimizer, scaler, cfg, rt, progress, epoch
         )
+        steps = (len(loader), time.perf_counter() - t0)
         val_stats: dict[str, float] = {}
         if rt.is_main and val_vols and (epoch + 1) % cfg.validation.every == 0:
             val_stats = validate(
@@ -446,6 +458,7 @@ def _train(
             "lr": lr,
             **{f"train_{k}": v for k, v in train_stats.items()},
             **{f"val_{k}": v for k, v in val_stats.items()},
+            "patches": n_patches,
             "time_s": time.perf_counter() - t0,
         }
         if rt.is_main:
@@ -477,6 +490,8 @@ def _train(
                 ckpt_io.save_training_checkpoint(best_path, ckpt)
         if rt.distributed:
             dist.barrier()
+        if cfg.time_budget_s is not None:
+            n_patches = next_epoch_patches(cfg, rt.world_size, (began, t0), steps, epoch)
     if writer is not None:
         writer.close()
     return TrainResult(

@@ -33,6 +33,7 @@ from mslesion.models.maskrcnn3d.losses import (
     segmentation_dice_loss,
     weighted_total,
 )
+from mslesion.train.budget import iterations_for_budget
 from mslesion.train.schedule import StagedSchedule, set_trainable
 
 log = logging.getLogger(__name__)
@@ -226,15 +227,6 @@ def validation_dice(
         denom = float(pred.sum() + truth.sum())
         scores.append(1.0 if denom == 0 else 2 * inter / denom)
     return float(np.mean(scores)) if scores else float("nan")
-
-
-def iterations_for_budget(
-    seconds_left: float, epochs_left: int, seconds_per_iteration: float
-) -> int:
-    """Steps per epoch that spend ``seconds_left`` over ``epochs_left`` epochs (at least 1)."""
-    if epochs_left <= 0 or seconds_per_iteration <= 0:
-        return 1
-    return max(1, int(seconds_left / (epochs_left * seconds_per_iteration)))
 
 
 def resolve_device(name: str) -> torch.device:
