@@ -87,3 +87,22 @@ def test_time_budget_resizes_epochs_after_the_first(tmp_path):
     step = np.mean([h["seconds"] / h["iterations"] for h in fixed])
     _, grown = train_on_volumes(SynergyTrainConfig(**common, time_budget_s=150 * step), [vol], [])
     assert max(h["iterations"] for h in grown[1:]) > 3
+
+
+def test_split_volumes_keeps_each_patient_on_one_side():
+    from mslesion.train.synergy import split_volumes
+
+    blank = np.zeros((2, 2, 2), np.float32)
+    volumes = [
+        TrainingVolume(f"{p}_T{t}", blank, blank.astype(np.uint8), p)
+        for p, n in (("P1", 3), ("P2", 2), ("P3", 1), ("P4", 1))
+        for t in range(n)
+    ]
+    for seed in range(10):
+        train, val = split_volumes(volumes, 0.25, seed)
+        assert len(train) + len(val) == len(volumes)
+        assert len({v.patient for v in val}) == 1  # a quarter of 4 patients
+        assert not {v.patient for v in train} & {v.patient for v in val}
+    # without a subject each case is its own patient
+    solo = [TrainingVolume(f"c{i}", blank, blank.astype(np.uint8)) for i in range(4)]
+    assert [v.patient for v in solo] == ["c0", "c1", "c2", "c3"]

@@ -103,11 +103,20 @@ class SynergyTrainConfig:
 
 @dataclass(frozen=True)
 class TrainingVolume:
-    """One z-scored FLAIR (X, Y, Z) float32 with its binary lesion mask (X, Y, Z) uint8."""
+    """One z-scored FLAIR (X, Y, Z) float32 with its binary lesion mask (X, Y, Z) uint8.
+
+    ``subject``: the patient (time points of one patient share it; default: the case itself),
+    so that a split never puts one patient on both sides.
+    """
 
     case_id: str
     image: np.ndarray
     mask: np.ndarray
+    subject: str | None = None
+
+    @property
+    def patient(self) -> str:
+        return self.subject or self.case_id
 
 
 # ------------------------------------------------------------------------- data
@@ -125,7 +134,7 @@ def load_volumes(data: str | Path) -> list[TrainingVolume]:
         mask = load_mask(case.lesion_mask, reference=flair)
         brain = load_mask(case.brain_mask, reference=flair).data > 0 if case.brain_mask else None
         image, _ = zscore_normalize(flair.data, brain)
-        volumes.append(TrainingVolume(case.case_id, image, mask.data))
+        volumes.append(TrainingVolume(case.case_id, image, mask.data, case.subject))
     if not volumes:
         raise InputError(data, "no case with a lesion mask to train on")
     return volumes
@@ -166,11 +175,13 @@ def crop_sample(
 def split_volumes(
     volumes: Sequence[TrainingVolume], val_fraction: float, seed: int
 ) -> tuple[list[TrainingVolume], list[TrainingVolume]]:
-    """Random train/validation split by case (at least one training case)."""
-    order = np.random.default_rng(seed).permutation(len(volumes))
-    n_val = min(len(volumes) - 1, int(round(val_fraction * len(volumes))))
-    val = [volumes[i] for i in order[:n_val]]
-    return [volumes[i] for i in order[n_val:]], val
+    """Random train/validation split by patient: about ``val_fraction`` of the patients (at
+    least one left to train on) validate, with all their time points."""
+    patients = sorted({v.patient for v in volumes})
+    order = np.random.default_rng(seed).permutation(len(patients))
+    n_val = min(len(patients) - 1, int(round(val_fraction * len(patients))))
+    held = {patients[i] for i in order[:n_val]}
+    return [v for v in volumes if v.patient not in held], [v for v in volumes if v.patient in held]
 
 
 # ------------------------------------------------------------------------- steps
@@ -369,7 +380,8 @@ def train_synergynet_run(cfg: Any, run_dir: str | Path) -> Path:
     run_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(run_dir / "config.yaml", dump_config(cfg), overwrite=True)
     train, val = (
-        [TrainingVolume(v.name, v.image, v.mask) for v in vols] for vols in (train_vols, val_vols)
+        [TrainingVolume(v.name, v.image, v.mask, v.subject) for v in vols]
+        for vols in (train_vols, val_vols)
     )
     train_on_volumes(section, train, val, run_dir)
     return run_dir / "best.pt"
