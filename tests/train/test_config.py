@@ -21,7 +21,7 @@ def test_defaults_are_the_fsh_recipe() -> None:
     assert cfg.optim.lr == 1e-4 and cfg.scheduler.factor == 0.5 and cfg.epochs == 70
 
 
-@pytest.mark.parametrize("name", ["fsh_r2attunet.yaml", "smoke.yaml"])
+@pytest.mark.parametrize("name", sorted(p.name for p in (REPO / "configs").glob("*.yaml")))
 def test_shipped_configs_load(name: str) -> None:
     cfg = load_config(REPO / "configs" / name)
     assert isinstance(cfg, TrainConfig)

@@ -73,17 +73,33 @@ def test_other_architecture_is_refused_before_loading_data(
     assert not (tmp_path / "run").exists()
 
 
-def test_shipped_model_name_fits_its_config() -> None:
+# Each shipped model and the recipe file its card says re-creates it.
+RECIPES = {
+    "unet3d-small-fsh": "shipped_unet3d_small.yaml",
+    "r2attunet-small-fsh": "shipped_r2attunet_small.yaml",
+    "unet3d-small-gpu": "gpu_unet3d_small.yaml",
+    "r2attunet-small-gpu": "gpu_r2attunet_small.yaml",
+}
+
+
+def test_every_shipped_model_names_its_recipe() -> None:
+    from mslesion.infer.weights import shipped_models
+
+    assert sorted(shipped_models()) == sorted(RECIPES)
+
+
+@pytest.mark.parametrize(("name", "recipe"), sorted(RECIPES.items()))
+def test_shipped_model_name_fits_its_config(name: str, recipe: str) -> None:
     # the recipe file of the shipped model names only the kwargs it changes; the weights
     # store them merged with the registry defaults, and the two must still match
     from mslesion.train.checkpointing import initial_weights
     from mslesion.train.config import config_from_dict, read_yaml
 
-    cfg = config_from_dict(read_yaml(REPO / "configs" / "shipped_unet3d_small.yaml"), [])
-    state = initial_weights("unet3d-small-fsh", cfg.model.name, cfg.model.kwargs)
+    cfg = config_from_dict(read_yaml(REPO / "configs" / recipe), [])
+    state = initial_weights(name, cfg.model.name, cfg.model.kwargs)
     assert state and all(v.dtype != torch.float16 for v in state.values())
-    with pytest.raises(InputError, match="holds unet3d-small"):
-        initial_weights("unet3d-small-fsh", cfg.model.name, {"norm": "batch"})
+    with pytest.raises(InputError, match=f"holds {cfg.model.name}"):
+        initial_weights(name, cfg.model.name, {"norm": "batch"})
 
 
 def test_cli_missing_weights_is_a_one_line_error(tmp_path: Path, blob_dataset: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mslesion.errors import InputError
 
-DEFAULT_MODEL = "unet3d-small-fsh"
+DEFAULT_MODEL = "unet3d-small-gpu"
 
 
 def weights_dir() -> Path:
