@@ -59,13 +59,18 @@ def split_fold(
     return _partition(cases, set(folds[fold]))
 
 
+def held_out_subjects(subjects: Sequence[str], val_fraction: float, seed: int = 0) -> set[str]:
+    """About ``val_fraction`` of the distinct ``subjects`` drawn with ``seed`` (at least one
+    when there are two or more, and at least one left to train on; none for a fraction <= 0)."""
+    distinct = sorted(set(subjects))
+    if val_fraction <= 0 or len(distinct) < 2:
+        return set()
+    n_val = min(len(distinct) - 1, max(1, int(round(val_fraction * len(distinct)))))
+    return {str(s) for s in np.random.default_rng(seed).permutation(distinct)[:n_val]}
+
+
 def split_fraction(
     cases: Sequence[Case], val_fraction: float, seed: int = 0
 ) -> tuple[list[Case], list[Case]]:
-    """About ``val_fraction`` of subjects for validation (at least one when there are two+)."""
-    subjects = subjects_of(cases)
-    if val_fraction <= 0 or len(subjects) < 2:
-        return list(cases), []
-    n_val = min(len(subjects) - 1, max(1, int(round(val_fraction * len(subjects)))))
-    picked = np.random.default_rng(seed).permutation(subjects)[:n_val]
-    return _partition(cases, {str(s) for s in picked})
+    """About ``val_fraction`` of subjects for validation (see :func:`held_out_subjects`)."""
+    return _partition(cases, held_out_subjects([c.subject for c in cases], val_fraction, seed))

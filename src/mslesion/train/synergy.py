@@ -175,12 +175,11 @@ def crop_sample(
 def split_volumes(
     volumes: Sequence[TrainingVolume], val_fraction: float, seed: int
 ) -> tuple[list[TrainingVolume], list[TrainingVolume]]:
-    """Random train/validation split by patient: about ``val_fraction`` of the patients (at
-    least one left to train on) validate, with all their time points."""
-    patients = sorted({v.patient for v in volumes})
-    order = np.random.default_rng(seed).permutation(len(patients))
-    n_val = min(len(patients) - 1, int(round(val_fraction * len(patients))))
-    held = {patients[i] for i in order[:n_val]}
+    """Random train/validation split by patient, as the command line's: about
+    ``val_fraction`` of the patients validate, with all their time points."""
+    from mslesion.train.splits import held_out_subjects
+
+    held = held_out_subjects([v.patient for v in volumes], val_fraction, seed)
     return [v for v in volumes if v.patient not in held], [v for v in volumes if v.patient in held]
 
 
