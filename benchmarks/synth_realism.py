@@ -125,7 +125,11 @@ def brain_histogram(img: np.ndarray, at: dict[str, np.ndarray], lesions: np.ndar
     return img[brain] / nawm
 
 
-def lesion_stats(mask: np.ndarray, at: dict[str, np.ndarray]) -> dict[str, float]:
+def lesion_stats(
+    mask: np.ndarray, at: dict[str, np.ndarray], large: list[tuple[float, float]] | None = None
+) -> dict[str, float]:
+    """Per-case lesion counts, sizes, locations and shapes; appends (elongation, fill) of each
+    lesion >= 300 voxels to ``large`` if given (pooled over cases by :func:`pooled_large`)."""
     labels, n = cc3d.connected_components(mask > 0, connectivity=26, return_N=True)
     sizes = np.bincount(labels.ravel())[1:]
     total = max(int(mask.sum()), 1)
@@ -140,14 +144,16 @@ def lesion_stats(mask: np.ndarray, at: dict[str, np.ndarray]) -> dict[str, float
     }
     for region in ("ventricles", "juxtacortical", "infratentorial"):
         out[f"share_{region}"] = float((mask.astype(bool) & at[region]).sum()) / total
-    out.update(lesion_shapes(labels))
+    out.update(lesion_shapes(labels, large))
     return out
 
 
-def lesion_shapes(labels: np.ndarray) -> dict[str, float]:
+def lesion_shapes(
+    labels: np.ndarray, large: list[tuple[float, float]] | None = None
+) -> dict[str, float]:
     """Median :func:`mslesion.metrics.lesion.lesion_shape` (elongation, fill) of the lesions
     of 10-300 voxels and of those >= 300 voxels (``_large``; smaller ones are too few voxels
-    to have a shape)."""
+    to have a shape); the large ones' shapes are also appended to ``large`` if given."""
     shapes: dict[str, list[float]] = {"": [], "_large": []}
     fills: dict[str, list[float]] = {"": [], "_large": []}
     for _label, lesion in cc3d.each(labels, binary=True, in_place=True):
@@ -158,12 +164,23 @@ def lesion_shapes(labels: np.ndarray) -> dict[str, float]:
         elongation, fill = lesion_shape(pts)
         shapes[group].append(elongation)
         fills[group].append(fill)
+        if group and large is not None:
+            large.append((elongation, fill))
     out = {}
     for group in shapes:
         some = bool(shapes[group])
         out[f"lesion_elongation{group}"] = float(np.median(shapes[group])) if some else np.nan
         out[f"lesion_fill{group}"] = float(np.median(fills[group])) if some else np.nan
     return out
+
+
+def pooled_large(large: list[tuple[float, float]]) -> str:
+    """ "elong E, fill F (n=N)": medians over every lesion >= 300 voxels of all cases
+    (the per-case rows give each case one median, whatever its number of large lesions)."""
+    if not large:
+        return "none"
+    e, f = np.median(np.asarray(large), axis=0)
+    return f"elong {e:.2f}, fill {f:.2f} (n={len(large)})"
 
 
 def summarise(rows: list[dict[str, float]]) -> dict[str, str]:
@@ -207,27 +224,29 @@ def main() -> None:
     at = atlas(root)
 
     real_c, real_h, real_l = [], [], []
+    real_large: list[tuple[float, float]] = []
     real_first = None
     for _name, flair, mask_path in real_pairs(root):
         img, mask = load(flair), load(mask_path) > 0
         real_c.append(contrast_stats(img, mask, at))
         real_h.append(brain_histogram(img, at, mask))
-        real_l.append(lesion_stats(mask, at))
+        real_l.append(lesion_stats(mask, at, real_large))
         real_first = img if real_first is None else real_first
     for mask_path in sorted(
         glob.glob(str(root / "real/open_ms_data/cross_sectional/MNI/*/GOLD_STANDARD*.nii.gz"))
     ):
         if not any(p in mask_path for p in ("patient19", "patient26")):
-            real_l.append(lesion_stats(load(mask_path) > 0, at))
+            real_l.append(lesion_stats(load(mask_path) > 0, at, real_large))
 
     syn_c, syn_h, syn_l = [], [], []
+    syn_large: list[tuple[float, float]] = []
     synth_first = None
     for i in range(args.n):
         case = generate_case(i, SynthConfig(lesion_load="medium" if i % 2 == 0 else "high"))
         mask = case.lesion_mask > 0
         syn_c.append(contrast_stats(case.flair, mask, at))
         syn_h.append(brain_histogram(case.flair, at, mask))
-        syn_l.append(lesion_stats(mask, at))
+        syn_l.append(lesion_stats(mask, at, syn_large))
         synth_first = case.flair if synth_first is None else synth_first
 
     pooled_real = np.concatenate(real_h)
@@ -242,6 +261,7 @@ def main() -> None:
         s, r = summarise(block_s), summarise(block_r)
         for k in s:
             print(f"{k:<24}{s[k]:<34}{r[k]}")
+    print(f"{'lesions >= 300 pooled':<24}{pooled_large(syn_large):<34}{pooled_large(real_large)}")
     print(
         f"{'W1 hist vs real pool':<24}{np.median(w_syn):<34.3f}"
         f"{np.median(w_real):.3f} (each real vs the other reals)"

@@ -85,6 +85,10 @@ class Template:
             (brainstem tegmentum, cerebral peduncles, septum pellucidum / fornix, insular
             cortex with the claustrum / external capsule; :mod:`mslesion.synth.normal`).
         vent_dist: float32 distance to the lateral ventricles in mm (capped at 40).
+        pial_mm: float32 distance in mm to the nearest pial surface of the cerebral cortex
+            (outside the brain, the fissures, a sulcal line with ``sulci`` > 0.5) within the
+            cortical band, 20 elsewhere (brainstem, cerebellum, deep grey nuclei): how far in
+            each case's cortical atrophy moves the pia (:mod:`mslesion.synth.atrophy`).
         zones: uint8 lesion-location zones (see :data:`ZONES`, 0 = no lesion allowed).
         affine: 4x4 voxel-to-world matrix; voxel_size_mm: isotropic voxel size.
     """
@@ -100,6 +104,7 @@ class Template:
     affine: np.ndarray
     voxel_size_mm: float
     bright: np.ndarray
+    pial_mm: np.ndarray
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -286,6 +291,10 @@ def _build_template_1mm() -> Template:
     sulci = extra_sulci(wm_sharp, sulci, pial_depth, band, rng)
     gm_sharp, wm_sharp, sulci = thin_cortex(gm_sharp, wm_sharp, sulci, outer, band)
     sulci = cerebellar_folia(gm_sharp, sulci, cerebellum, MNI_AFFINE_1MM, rng)
+    # where each case's atrophy moves the cortical pia in: the final sulcal lines count as pia
+    # (the 20 mm cap is far beyond any atrophy depth; the cerebellum and brainstem keep theirs)
+    pial_mm = ndimage.distance_transform_edt(~(outer | (sulci > 0.5)))
+    pial_mm = np.where(band > 0, np.minimum(pial_mm, 20.0), 20.0).astype(np.float32)
 
     # zones keep the template's own (unsharpened) maps: the location shares were tuned on them
     cortex = (gm > 0.5) & (depth < 10)
@@ -308,17 +317,18 @@ def _build_template_1mm() -> Template:
     gm_sharp, csf = add_septum(gm_sharp, wm_sharp, csf, vent_dist, MNI_AFFINE_1MM)
     bright = bright_anatomy(gm_sharp, wm_sharp, vent_dist, MNI_AFFINE_1MM)
     return Template(
-        gm_sharp,
-        wm_sharp,
-        csf,
-        caps,
-        sulci,
-        nawm,
-        vent_dist,
-        zones,
-        MNI_AFFINE_1MM.copy(),
-        1.0,
-        bright,
+        gm=gm_sharp,
+        wm=wm_sharp,
+        csf=csf,
+        caps=caps,
+        sulci=sulci,
+        nawm=nawm,
+        vent_dist=vent_dist,
+        zones=zones,
+        affine=MNI_AFFINE_1MM.copy(),
+        voxel_size_mm=1.0,
+        bright=bright,
+        pial_mm=pial_mm,
     )
 
 
@@ -346,14 +356,28 @@ def _resample_to(tpl: Template, voxel_size_mm: float) -> Template:
         affine=affine,
         voxel_size_mm=float(voxel_size_mm),
         bright=smooth(tpl.bright),
+        pial_mm=smooth(tpl.pial_mm),
     )
 
 
-# 10: only the lateral ventricles count as ventricles (not the fissures); 9: thin extra sulci
+# 11: the pial depth map for cortical atrophy (``pial_mm``); 10: only the lateral ventricles
+# count as ventricles (not the fissures); 9: thin extra sulci
 # that spare the gyral WM, cortex thinned to 3 mm from the pia, the interhemispheric fissure as
 # pia; 8: leaning extra sulci, WM sharpened vs its local peak
-_CACHE_VERSION = 10
-_FIELDS = ("gm", "wm", "csf", "caps", "sulci", "nawm", "vent_dist", "zones", "affine", "bright")
+_CACHE_VERSION = 11
+_FIELDS = (
+    "gm",
+    "wm",
+    "csf",
+    "caps",
+    "sulci",
+    "nawm",
+    "vent_dist",
+    "zones",
+    "affine",
+    "bright",
+    "pial_mm",
+)
 
 
 def _cache_file(voxel_size_mm: float) -> Path:

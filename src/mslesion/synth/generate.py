@@ -14,6 +14,7 @@ import cc3d
 import numpy as np
 
 from mslesion.synth.anatomy import Template, mni_template
+from mslesion.synth.atrophy import atrophy_depth_mm, cortical_atrophy
 from mslesion.synth.config import SynthCase, SynthConfig
 from mslesion.synth.fields import random_sampling_grid, warp_linear, warp_nearest
 from mslesion.synth.flair import (
@@ -47,8 +48,10 @@ def _ventricle_centre(voxel_size_mm: float) -> np.ndarray:
 #: fingers; lesion cores re-tuned to the sharper images); 8: ovoid, bent focal lesions, half
 #: of the blobs with a second lobe (real lesions' elongation and fill); 9: round 7 (plaques as
 #: chains of flat lobes along the ventricle, Dawson's fingers rooted at the wall, flat
-#: periventricular lesions, a wider size distribution, bands sized in voxels on coarse grids).
-GENERATOR_VERSION = 9
+#: periventricular lesions, a wider size distribution, bands sized in voxels on coarse grids);
+#: 10: round 8 (per-case cortical atrophy, ragged large lesions, fewer and capped
+#: infratentorial lesions, slimmer focal blobs).
+GENERATOR_VERSION = 10
 
 
 def _finalize(
@@ -101,6 +104,10 @@ def _template_image(
     """
     # open the sulci the template blurred into GM (by a regionally varying share)
     gm, csf = open_sulci(tpl.gm, tpl.csf, tpl.sulci, config.voxel_size_mm, contrast, rng)
+    if config.anatomy != "real":  # (real scans carry their own atrophy)
+        # MS brains are atrophied: the pia moves in by a per-case, regionally varying depth
+        depth = atrophy_depth_mm(tpl.shape, config.voxel_size_mm, rng)
+        gm, csf = cortical_atrophy(gm, csf, tpl.pial_mm, depth, config.voxel_size_mm)
     allowed = allowed_region(gm, tpl.wm, csf)
     if config.anatomy == "real":
         from mslesion.synth.real import real_anatomy

@@ -1,0 +1,64 @@
+"""Per-case cortical atrophy: wider sulci and deeper outer CSF than the MNI average has.
+
+The MNI152 template averages 152 young healthy adults; MS brains have lost volume. The
+ventricles grow in the deformation (``fields.random_sampling_grid``); here each case also moves
+its cortical pia in, so that its sulci widen and the CSF over the convexity deepens: the GM
+near a pial surface (``Template.pial_mm``: outside the brain, the fissures, a sulcal line)
+turns into CSF, down to a depth that each case draws (``ATROPHY_MM``) and that varies over
+~30 mm (atrophy is uneven between lobes). Only GM turns into CSF: white matter, and with it
+the region lesions may occupy, is unchanged. Measured (``benchmarks/synth_realism.py``,
+``csf_edge_share``, the share of the inner brain that borders CSF, with 4 / 8 cases): 0.125 /
+0.100 without this, 0.175 / 0.135 with it, 0.152 in the real scans.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mslesion.synth.fields import smooth_field
+
+#: Per-case mean atrophy depth (mm), drawn uniformly (0 would leave the template's cortex as it
+#: is; with 0-1.6 mm many cases drew almost none and the 8-case CSF border share stayed 0.11).
+ATROPHY_MM = (0.8, 1.8)
+#: Correlation length (mm) and relative std of the regional variation of the depth.
+ATROPHY_FIELD_MM = 30.0
+ATROPHY_FIELD_STD = 0.5
+#: Width (mm) of the partial-volume ramp at the new pial surface. With a one-voxel ramp the
+#: widened sulci had hard edges: matching the CSF border share pushed the 90th-percentile
+#: gradient (edge_p90) to 0.27 vs 0.24 real; with 2.5 mm it measured 0.25.
+RAMP_MM = 2.5
+
+
+def atrophy_depth_mm(
+    shape: tuple[int, int, int], voxel_size_mm: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Float32 (X, Y, Z): this case's atrophy depth in mm, >= 0: a per-case mean drawn from
+    ``ATROPHY_MM`` times ``1 + ATROPHY_FIELD_STD`` x a smooth ~30 mm field (clipped at 0)."""
+    mean = np.float32(rng.uniform(*ATROPHY_MM))
+    field = smooth_field(shape, ATROPHY_FIELD_MM / voxel_size_mm, rng)[0]
+    field *= np.float32(ATROPHY_FIELD_STD)
+    field += np.float32(1.0)
+    np.maximum(field, np.float32(0.0), out=field)
+    return field * mean
+
+
+def cortical_atrophy(
+    gm: np.ndarray,
+    csf: np.ndarray,
+    pial_mm: np.ndarray,
+    depth_mm: np.ndarray,
+    voxel_size_mm: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(gm, csf) float32 (X, Y, Z) with the cortex near its pia turned into CSF.
+
+    ``pial_mm`` (distance to the pia) and ``depth_mm`` (:func:`atrophy_depth_mm`) are in mm.
+    A voxel ``d`` mm from the pia loses the share ``clip((depth - d) / ramp, 0, 1)`` of its GM,
+    with ``ramp`` = ``RAMP_MM`` (at least one voxel): a sulcal line (d = 0) opens first, its
+    banks recede as the depth grows. A depth of 0 changes nothing; GM + CSF is conserved voxel
+    by voxel.
+    """
+    share = depth_mm - pial_mm
+    share *= np.float32(1.0 / max(voxel_size_mm, RAMP_MM))
+    np.clip(share, 0.0, 1.0, out=share)
+    moved = gm * share
+    return gm - moved, csf + moved

@@ -1,0 +1,78 @@
+"""Per-case cortical atrophy (``mslesion.synth.atrophy``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from synth_configs import CLEAN
+
+from mslesion.synth import atrophy, generate_case
+from mslesion.synth.anatomy import mni_template
+
+
+def test_atrophy_moves_the_pia_in_by_the_drawn_depth_and_only_there() -> None:
+    tpl = mni_template(1.0)
+    brain = (tpl.gm + tpl.wm + tpl.csf) > 0
+    moved_ml = []
+    for depth_mm in (0.0, 1.5, 3.0):
+        depth = np.full(tpl.shape, depth_mm, np.float32)
+        gm, csf = atrophy.cortical_atrophy(tpl.gm, tpl.csf, tpl.pial_mm, depth, 1.0)
+        moved = tpl.gm - gm
+        # GM turns into CSF voxel by voxel, inside the brain, never below the drawn depth
+        np.testing.assert_allclose(gm + csf, tpl.gm + tpl.csf, atol=1e-6)
+        assert moved.min() >= 0 and not moved[~brain].any()
+        assert not moved[tpl.pial_mm >= depth_mm].any()
+        # within a ramp of the new pia, all of it (the pia really moved in)
+        shallow = tpl.pial_mm <= depth_mm - atrophy.RAMP_MM
+        np.testing.assert_allclose(gm[shallow], 0.0, atol=1e-6)
+        moved_ml.append(float(moved.sum()) / 1000)
+    assert moved_ml[0] == 0.0  # no atrophy drawn: the template's cortex as it was
+    # the outer CSF and the sulci widen with the depth: tens of ml, more for the deeper one
+    assert 10 < moved_ml[1] < moved_ml[2] / 1.5
+    # only the cerebral cortex (the brainstem and the deep grey nuclei are 20 mm "deep")
+    assert tpl.pial_mm.max() == pytest.approx(20.0)
+
+
+def test_each_case_draws_a_smooth_depth_around_its_own_mean() -> None:
+    shape = mni_template(3.0).shape
+    means = []
+    for seed in range(6):
+        depth = atrophy.atrophy_depth_mm(shape, 3.0, np.random.default_rng(seed))
+        assert depth.min() >= 0 and depth.std() > 0  # regional, never negative
+        means.append(float(depth.mean()))
+    lo, hi = atrophy.ATROPHY_MM
+    assert all(0.7 * lo <= m <= 1.3 * hi for m in means)
+    assert max(means) - min(means) > 0.3 * (hi - lo)  # cases differ
+
+
+def test_atrophied_cases_show_more_csf_and_keep_lesions_out_of_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mslesion.synth import generate
+
+    seen: list[np.ndarray] = []
+
+    def record(*args: object) -> tuple[np.ndarray, np.ndarray]:
+        gm, csf = atrophy.cortical_atrophy(*args)  # type: ignore[arg-type]
+        seen.append(csf)
+        return gm, csf
+
+    monkeypatch.setattr(generate, "cortical_atrophy", record)
+    cases = {}
+    for depth_mm in (0.0, 3.0):
+        monkeypatch.setattr(atrophy, "ATROPHY_MM", (depth_mm, depth_mm))
+        cases[depth_mm] = generate_case(5, CLEAN)  # same draws, only the depth differs
+    none, strong = cases[0.0], cases[3.0]
+    np.testing.assert_array_equal(none.brain_mask, strong.brain_mask)  # the brain stays put
+    brain = none.brain_mask > 0
+
+    def dark(case: object) -> float:
+        img = case.flair  # type: ignore[attr-defined]
+        return float((img[brain] < 0.5 * np.median(img[brain])).mean())
+
+    assert dark(strong) > dark(none) + 0.02
+    # lesions only where the atrophied anatomy still allows them: never in the new CSF (CLEAN is
+    # undeformed, so the template-space CSF is the case's)
+    assert strong.lesion_mask.any() and len(seen) == 2
+    assert seen[1][strong.lesion_mask > 0].max() < 0.15
+    assert seen[1][brain].sum() > 1.1 * seen[0][brain].sum()
