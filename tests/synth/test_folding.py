@@ -30,6 +30,11 @@ from mslesion.synth.lesions import (
 )
 
 
+#: LAS 1 mm grid with x = 0 mm between voxels 31 and 32 (as in MNI: x = 31.5 - i)
+_AFFINE = np.diag([-1.0, 1.0, 1.0, 1.0])
+_AFFINE[0, 3] = 31.5
+
+
 def _slab(gm_mm: int = 14) -> tuple[np.ndarray, ...]:
     """A 64x64x48 'brain' smeared like the average: the top ``gm_mm`` mm GM over WM, the pia
     at z = 44 (``outer`` above it), the whole slab in the cortical band. Returns gm, wm,
@@ -47,7 +52,7 @@ def _slab(gm_mm: int = 14) -> tuple[np.ndarray, ...]:
 
 def test_extra_sulci_split_the_thick_grey_matter_with_radial_sheets() -> None:
     _, wm, sulci, _, depth, band = _slab()
-    lines = extra_sulci(wm, sulci, depth, band, np.random.default_rng(0)) > 0.5
+    lines = extra_sulci(wm, sulci, depth, band, _AFFINE, np.random.default_rng(0)) > 0.5
     assert lines[:, :, 31:44].mean() > 0.02  # sulci in the smeared GM...
     assert not lines[:, :, :31].any()  # ...never in the WM nor within 1 mm of it
     # lines are sheets perpendicular to the surface: a line voxel mostly has one right below it
@@ -57,16 +62,36 @@ def test_extra_sulci_split_the_thick_grey_matter_with_radial_sheets() -> None:
     assert lines[:, :, 31:44].mean() < 0.25
     # a gyrus' WM core is never cut: with WM right under the pia there is nothing to split
     _, wm_thin, *_ = _slab(gm_mm=1)
-    assert extra_sulci(wm_thin, sulci, depth, band, np.random.default_rng(0)).max() == 0
+    assert extra_sulci(wm_thin, sulci, depth, band, _AFFINE, np.random.default_rng(0)).max() == 0
     # nothing outside the cortical band
-    assert extra_sulci(wm, sulci, depth, 0 * band, np.random.default_rng(0)).max() == 0
+    assert extra_sulci(wm, sulci, depth, 0 * band, _AFFINE, np.random.default_rng(0)).max() == 0
+
+
+def test_extra_sulci_differ_between_the_hemispheres_across_the_fissure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # two hemispheres facing each other across a midline fissure (x = 0): the medial cortices
+    # project onto nearly the same surface, and one shared field continued each sheet across
+    # the midline (crosses); the lean is switched off so only the fields decide
+    monkeypatch.setattr(folding, "SULCUS_BEND", 0.0)
+    shape = (64, 48, 48)
+    x_mm = 31.5 - np.arange(64, dtype=np.float32)
+    depth = np.broadcast_to(np.clip(np.abs(x_mm) - 0.5, 0.0, None)[:, None, None], shape)
+    wm = (depth > 14.0).astype(np.float32)
+    band = np.ones(shape, np.float32)
+    rng = np.random.default_rng(0)
+    out = extra_sulci(wm, np.zeros(shape, np.float32), depth, band, _AFFINE, rng)
+    left, right = out[32:44] > 0.5, out[20:32][::-1] > 0.5  # mirror pairs at equal depth
+    assert left.mean() > 0.05 and right.mean() > 0.05
+    both = (left & right).sum() / min(left.sum(), right.sum())
+    assert both < 0.3  # by chance only: ~0.15 (one field for both sides: ~0.45)
 
 
 def test_extra_sulci_lean_and_curve_with_depth(monkeypatch: pytest.MonkeyPatch) -> None:
     def vertical_share(bend: float) -> float:
         monkeypatch.setattr(folding, "SULCUS_BEND", bend)
         _, wm, sulci, _, depth, band = _slab()
-        out = extra_sulci(wm, sulci, depth, band, np.random.default_rng(0))
+        out = extra_sulci(wm, sulci, depth, band, _AFFINE, np.random.default_rng(0))
         lines = out[:, :, 33:43] > 0.5
         return float((lines & (out[:, :, 32:42] > 0.5)).sum() / max(lines.sum(), 1))
 

@@ -288,7 +288,7 @@ def _build_template_1mm() -> Template:
     outer = pial_outside(hull, csf, wm_sharp, vent_dist, infra)
     pial_depth = ndimage.distance_transform_edt(~outer).astype(np.float32)
     band = cortical_band(pial_depth, cerebellum, MNI_AFFINE_1MM)
-    sulci = extra_sulci(wm_sharp, sulci, pial_depth, band, rng)
+    sulci = extra_sulci(wm_sharp, sulci, pial_depth, band, MNI_AFFINE_1MM, rng)
     gm_sharp, wm_sharp, sulci = thin_cortex(gm_sharp, wm_sharp, sulci, outer, band)
     sulci = cerebellar_folia(gm_sharp, sulci, cerebellum, MNI_AFFINE_1MM, rng)
     # where each case's atrophy moves the cortical pia in: the final sulcal lines count as pia
@@ -364,7 +364,7 @@ def _resample_to(tpl: Template, voxel_size_mm: float) -> Template:
 # count as ventricles (not the fissures); 9: thin extra sulci
 # that spare the gyral WM, cortex thinned to 3 mm from the pia, the interhemispheric fissure as
 # pia; 8: leaning extra sulci, WM sharpened vs its local peak
-_CACHE_VERSION = 11
+_CACHE_VERSION = 12
 _FIELDS = (
     "gm",
     "wm",

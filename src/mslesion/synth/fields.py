@@ -62,6 +62,7 @@ def random_sampling_grid(
     rng: np.random.Generator,
     ventricle_centre: np.ndarray,
     enabled: bool = True,
+    hemisphere_shear: tuple[float, np.ndarray] | None = None,
 ) -> SamplingGrid:
     """Draw one random deformation of the template grid (output grid = template grid shape).
 
@@ -70,6 +71,11 @@ def random_sampling_grid(
     the ventricles sample closer to their centre, so the ventricles grow by up to ~35 %). All
     of it is evaluated on a lattice every ``LATTICE_MM`` mm and upsampled trilinearly (exact
     for the affine part), which is ~10x cheaper than evaluating it per voxel.
+
+    ``hemisphere_shear`` = (x index of the midline, weight (Y, Z) float32 in [0, 1]) slides
+    the two hemispheres against each other along the falx, by a smooth random y/z offset
+    (:func:`hemisphere_offsets`) where the weight is 1 (medial cortex facing the fissure) and
+    not at all where it is 0 (structures that cross the midline).
     """
     step = max(1.0, LATTICE_MM / voxel_size_mm)
     coarse = tuple(max(2, int(math.ceil((s - 1) / step)) + 1) for s in shape)
@@ -91,6 +97,8 @@ def random_sampling_grid(
         rel = coords - ventricle_centre.astype(np.float32)
         weight = np.exp(-(rel**2).sum(-1, keepdims=True) / np.float32(2 * sigma * sigma))
         coords -= enlarge * rel * weight
+        if hemisphere_shear is not None:
+            coords += hemisphere_offsets(pts, voxel_size_mm, step, *hemisphere_shear, rng)
     else:
         coords = pts
     half = (np.asarray(shape, np.float32) - 1) / 2
@@ -98,6 +106,39 @@ def random_sampling_grid(
     lattice = torch.from_numpy(np.moveaxis(norm, -1, 0).copy())[None]
     full = F.interpolate(lattice, size=shape, mode="trilinear", align_corners=True)
     return SamplingGrid(full.permute(0, 2, 3, 4, 1).contiguous(), shape)
+
+
+#: Std (mm) of the offset each hemisphere slides by along the falx, and its correlation (mm).
+HEMISPHERE_SHIFT_MM = (2.5, 25.0)
+
+
+def hemisphere_offsets(
+    pts: np.ndarray,
+    voxel_size_mm: float,
+    step: float,
+    midline_x: float,
+    weight_yz: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Sampling offsets (..., 3) float32, voxels, at lattice points ``pts`` (..., 3) (template
+    voxel coordinates, ``step`` voxels apart): +d(y, z) right of the midline, -d(y, z) left of
+    it, d a smooth random (y, z) offset (``HEMISPHERE_SHIFT_MM``), times ``weight_yz`` there.
+
+    The template is an average of 152 brains and close to mirror-symmetric: the sulci of the
+    two medial surfaces met at the same places, and where they open into the fissure they drew
+    crosses. A real brain's hemispheres are not mirror images; sliding them by a few mm along
+    the midline (which the falx separates, so nothing there is torn) breaks that symmetry.
+    The switch across the midline takes one lattice cell (~4 mm).
+    """
+    std_mm, corr_mm = HEMISPHERE_SHIFT_MM
+    shift = smooth_field(pts.shape[:3], corr_mm / voxel_size_mm / step, rng, channels=2)
+    shift *= np.float32(std_mm / voxel_size_mm)
+    side = np.tanh((pts[..., 0] - np.float32(midline_x)) * np.float32(voxel_size_mm / 1.0))
+    yz = np.clip(np.rint(pts[0, :, :, 1:]).astype(np.int64), 0, np.array(weight_yz.shape) - 1)
+    side *= weight_yz[yz[..., 0], yz[..., 1]][None]
+    out = np.zeros(pts.shape, np.float32)
+    out[..., 1:] = np.moveaxis(shift, 0, -1) * side[..., None]
+    return out
 
 
 def warp_linear(volume: np.ndarray, sampling: SamplingGrid) -> np.ndarray:

@@ -42,7 +42,7 @@ class Contrast:
     def draw(cls, rng: np.random.Generator) -> Contrast:
         return cls(
             csf=float(rng.uniform(0.06, 0.20)),
-            gm=float(rng.uniform(1.22, 1.38)),
+            gm=float(rng.uniform(1.30, 1.46)),
             cap_gain=float(rng.uniform(0.05, 0.20)),
             texture=float(rng.uniform(0.05, 0.08)),
             bias=float(rng.uniform(0.10, 0.18)),

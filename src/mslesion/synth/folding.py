@@ -35,11 +35,31 @@ def _unit_field(shape: tuple[int, ...], sigma_vox: float, rng: np.random.Generat
     return g / max(float(g.std()), 1e-6)
 
 
+def _sheet_distance(
+    shape: tuple[int, ...], surface_pts: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """For points on the pial surface ((3, N) voxel coordinates): the distance (mm, along the
+    surface) to the zero set of a new random sulcus field, and the depth (mm, 5-16) the sulcus
+    there reaches. Each call draws its own fields (two, of ``shape``)."""
+    g = _unit_field(shape, SULCUS_FIELD_SIGMA_MM, rng)
+    # distance to the zero set ~ |g| / |grad g| along the surface (2 of 3 gradient axes); the
+    # local gradient, floored at a third of its RMS, keeps the sheets ~1 mm thin even where the
+    # field is flat (a global RMS there drew millimetre-thick slabs that ate the gyral WM)
+    grad_g = np.gradient(g)
+    grad_rms = float(np.sqrt(np.mean(sum(d * d for d in grad_g)) * 2.0 / 3.0))
+    local = np.sqrt(sum(ndimage.map_coordinates(d, surface_pts, order=1) ** 2 for d in grad_g))
+    local = np.maximum(local * np.float32(np.sqrt(2.0 / 3.0)), grad_rms / 3.0)
+    sheet_mm = np.abs(ndimage.map_coordinates(g, surface_pts, order=1)) / local
+    depth_field = ndimage.map_coordinates(_unit_field(shape, 6.0, rng), surface_pts, order=1)
+    return sheet_mm, 5.0 + 11.0 / (1.0 + np.exp(-1.5 * depth_field))
+
+
 def extra_sulci(
     wm: np.ndarray,
     sulci: np.ndarray,
     pial_depth_mm: np.ndarray,
     band_weight: np.ndarray,
+    affine: np.ndarray,
     rng: np.random.Generator,
 ) -> np.ndarray:
     """``sulci`` (float32, (X, Y, Z)) plus the new sulcal lines, on the 1 mm template.
@@ -66,19 +86,16 @@ def extra_sulci(
     # tilt each sheet by a smooth random angle (about tan^-1 BEND, varying over ~8 mm)
     bend = np.stack([_unit_field(wm.shape, 8.0, rng)[band] for _ in range(3)])
     surface_pts += bend * np.float32(SULCUS_BEND) * depth[band]
-    g = _unit_field(wm.shape, SULCUS_FIELD_SIGMA_MM, rng)
-    # distance to the zero set ~ |g| / |grad g| along the surface (2 of 3 gradient axes); the
-    # local gradient, floored at a third of its RMS, keeps the sheets ~1 mm thin even where the
-    # field is flat (a global RMS there drew millimetre-thick slabs that ate the gyral WM)
-    grad_g = np.gradient(g)
-    grad_rms = float(np.sqrt(np.mean(sum(d * d for d in grad_g)) * 2.0 / 3.0))
-    local = np.sqrt(sum(ndimage.map_coordinates(d, surface_pts, order=1) ** 2 for d in grad_g))
-    local = np.maximum(local * np.float32(np.sqrt(2.0 / 3.0)), grad_rms / 3.0)
+    # one field per hemisphere: the medial cortices of both project onto the same fissure, and
+    # one shared field drew mirror-image sulci that met across the midline as crosses
+    right = (affine[0, 0] * pts[0] + affine[0, 3]) > 0
     sheet_mm = np.full(wm.shape, 99.0, np.float32)
-    sheet_mm[band] = np.abs(ndimage.map_coordinates(g, surface_pts, order=1)) / local
     floor = np.zeros(wm.shape, np.float32)  # depth reached by the sulcus: 5-16 mm
-    depth_field = ndimage.map_coordinates(_unit_field(wm.shape, 6.0, rng), surface_pts, order=1)
-    floor[band] = 5.0 + 11.0 / (1.0 + np.exp(-1.5 * depth_field))
+    band_idx = np.flatnonzero(band)
+    for side in (~right, right):
+        sheet, reach = _sheet_distance(wm.shape, surface_pts[:, side], rng)
+        sheet_mm.flat[band_idx[side]] = sheet
+        floor.flat[band_idx[side]] = reach
     # a new sulcus splits the thick GM the average left, never a gyrus' WM core (cutting those
     # left the template's WM fingers as stubs): nothing within 1 mm of WM, full weight from 2.5 mm
     in_thick_gm = np.clip((ndimage.distance_transform_edt(wm < 0.5) - 1.0) / 1.5, 0.0, 1.0)

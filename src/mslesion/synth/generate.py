@@ -12,8 +12,9 @@ from typing import Any
 
 import cc3d
 import numpy as np
+from scipy import ndimage
 
-from mslesion.synth.anatomy import Template, mni_template
+from mslesion.synth.anatomy import ZONES, Template, mni_template
 from mslesion.synth.atrophy import atrophy_depth_mm, cortical_atrophy
 from mslesion.synth.config import SynthCase, SynthConfig
 from mslesion.synth.fields import random_sampling_grid, warp_linear, warp_nearest
@@ -27,6 +28,7 @@ from mslesion.synth.flair import (
     texture_and_bias,
     tissue_image,
 )
+from mslesion.synth.folding import non_cortical_grey
 from mslesion.synth.lesions import LesionCanvas, PlacementContext, allowed_region, place_procedural
 
 
@@ -34,6 +36,29 @@ from mslesion.synth.lesions import LesionCanvas, PlacementContext, allowed_regio
 def _ventricle_centre(voxel_size_mm: float) -> np.ndarray:
     tpl = mni_template(voxel_size_mm)
     return np.argwhere(tpl.vent_dist <= 0.5 * voxel_size_mm).mean(0).astype(np.float32)
+
+
+_INFRATENTORIAL = next(k for k, name in ZONES.items() if name == "infratentorial")
+
+
+@functools.lru_cache(maxsize=4)
+def _fissure_weight(voxel_size_mm: float) -> tuple[float, np.ndarray]:
+    """(x index of the midline, weight (Y, Z) float32 in [0, 1]) for the hemisphere shear of
+    :func:`mslesion.synth.fields.hemisphere_offsets`: 1 where the midline is the
+    interhemispheric fissure (no WM, no deep grey, not infratentorial), fading to 0 within
+    ~8 mm of what crosses the midline (corpus callosum, commissures, thalami, brainstem,
+    vermis), which must not be torn."""
+    tpl = mni_template(voxel_size_mm)
+    midline = float(-tpl.affine[0, 3] / tpl.affine[0, 0])
+    centre = int(round(midline))
+    slab = slice(max(centre - 1, 0), centre + 2)
+    tissue = (tpl.gm + tpl.wm + tpl.csf)[slab].max(0) > 0.5
+    crossing = (tpl.wm[slab].max(0) > 0.5) | (tpl.zones[slab] == _INFRATENTORIAL).any(0)
+    crossing |= non_cortical_grey(tpl.shape, tpl.affine)[centre]
+    reach = max(int(round(8.0 / voxel_size_mm)), 1)
+    free = tissue & ~ndimage.binary_dilation(crossing, iterations=reach)
+    weight = ndimage.gaussian_filter(free.astype(np.float32), 2.0 / voxel_size_mm)
+    return midline, np.clip(weight * 1.5, 0.0, 1.0).astype(np.float32)
 
 
 #: Version of the images a seed produces. Bump it whenever the same seed and settings give
@@ -135,7 +160,9 @@ def generate_case(seed: int, config: SynthConfig = SynthConfig()) -> SynthCase: 
     tpl = mni_template(v)
     contrast = Contrast.draw(rng)
     image_t, labels_t = _template_image(tpl, config, contrast, rng)
-    sampling = random_sampling_grid(tpl.shape, v, rng, _ventricle_centre(v), enabled=config.deform)
+    sampling = random_sampling_grid(
+        tpl.shape, v, rng, _ventricle_centre(v), config.deform, _fissure_weight(v)
+    )
     img = warp_linear(image_t, sampling)
     labels = warp_nearest(labels_t, sampling)
     brain = labels > 0
