@@ -21,13 +21,8 @@ from mslesion.synth.folding import (
     extra_sulci,
     thin_cortex,
 )
-from mslesion.synth.lesions import (
-    MIN_LESION_CONTRAST,
-    PLAQUE_MIN_CONTRAST,
-    PLAQUE_RIM_MIN_ALPHA,
-    RIM_MIN_ALPHA,
-    _rim_alpha,
-)
+from mslesion.synth.lesion_kinds import PLAQUE_MIN_CONTRAST, PLAQUE_RIM_MIN_ALPHA
+from mslesion.synth.lesions import MIN_LESION_CONTRAST, RIM_MIN_ALPHA, rim_alpha
 
 
 def _slab(gm_mm: int = 14) -> tuple[np.ndarray, ...]:
@@ -173,7 +168,7 @@ def test_fine_grain_adds_high_frequency_texture() -> None:
 def test_plaque_edges_fade_but_stay_brighter_than_their_tissue() -> None:
     grid = np.zeros((41, 41, 41), bool)
     grid[5:36, 5:36, 5:36] = True
-    alpha = _rim_alpha(grid, rim_vox=6.0, min_alpha=PLAQUE_RIM_MIN_ALPHA)
+    alpha = rim_alpha(grid, rim_vox=6.0, min_alpha=PLAQUE_RIM_MIN_ALPHA)
     assert alpha[grid].min() == pytest.approx(PLAQUE_RIM_MIN_ALPHA)
     assert PLAQUE_RIM_MIN_ALPHA < RIM_MIN_ALPHA  # softer edge than focal lesions
     # smooth: no step larger than the ramp allows between neighbouring depths

@@ -27,7 +27,8 @@ from mslesion.synth.flair import (
     texture_and_bias,
     tissue_image,
 )
-from mslesion.synth.lesions import LesionCanvas, PlacementContext, allowed_region, place_procedural
+from mslesion.synth.lesion_kinds import place_procedural
+from mslesion.synth.lesions import LesionCanvas, PlacementContext, allowed_region
 
 
 @functools.lru_cache(maxsize=4)
