@@ -28,8 +28,8 @@ from mslesion.synth.flair import (
 from mslesion.synth.lesions import (
     MIN_LESION_CONTRAST,
     RIM_MIN_ALPHA,
-    _rim_alpha,
     ellipsoid_shape,
+    rim_alpha,
 )
 from mslesion.synth.real import fill_lesions
 
@@ -110,7 +110,7 @@ def test_ellipsoid_volume_and_rim_alpha() -> None:
         grid, np.array([15.0, 15, 15]), radii, np.eye(3), 0.0, np.random.default_rng(0)
     )
     assert shape.sum() == pytest.approx(4 / 3 * np.pi * radii.prod(), rel=0.05)
-    alpha = _rim_alpha(shape, rim_vox=2.0)
+    alpha = rim_alpha(shape, rim_vox=2.0)
     assert np.all((alpha > 0) == shape)
     assert alpha[shape].min() == pytest.approx(RIM_MIN_ALPHA) and alpha.max() == pytest.approx(1.0)
 

@@ -21,14 +21,8 @@ from mslesion.synth.folding import (
     extra_sulci,
     thin_cortex,
 )
-from mslesion.synth.lesions import (
-    MIN_LESION_CONTRAST,
-    PLAQUE_MIN_CONTRAST,
-    PLAQUE_RIM_MIN_ALPHA,
-    RIM_MIN_ALPHA,
-    _rim_alpha,
-)
-
+from mslesion.synth.lesion_kinds import PLAQUE_MIN_CONTRAST, PLAQUE_RIM_MIN_ALPHA
+from mslesion.synth.lesions import MIN_LESION_CONTRAST, RIM_MIN_ALPHA, rim_alpha
 
 #: LAS 1 mm grid with x = 0 mm between voxels 31 and 32 (as in MNI: x = 31.5 - i)
 _AFFINE = np.diag([-1.0, 1.0, 1.0, 1.0])
@@ -198,7 +192,7 @@ def test_fine_grain_adds_high_frequency_texture() -> None:
 def test_plaque_edges_fade_but_stay_brighter_than_their_tissue() -> None:
     grid = np.zeros((41, 41, 41), bool)
     grid[5:36, 5:36, 5:36] = True
-    alpha = _rim_alpha(grid, rim_vox=6.0, min_alpha=PLAQUE_RIM_MIN_ALPHA)
+    alpha = rim_alpha(grid, rim_vox=6.0, min_alpha=PLAQUE_RIM_MIN_ALPHA)
     assert alpha[grid].min() == pytest.approx(PLAQUE_RIM_MIN_ALPHA)
     assert PLAQUE_RIM_MIN_ALPHA < RIM_MIN_ALPHA  # softer edge than focal lesions
     # smooth: no step larger than the ramp allows between neighbouring depths

@@ -12,18 +12,15 @@ from mslesion.synth import SynthConfig, generate_case
 from mslesion.synth.anatomy import mni_template
 from mslesion.synth.fields import random_sampling_grid
 from mslesion.synth.lesion_geometry import ragged_outline
+from mslesion.synth.lesion_kinds import _paint_band, _paint_focal, _paint_plaque, place_procedural
 from mslesion.synth.lesions import (
     INFRA_MAX_MM3,
     LesionCanvas,
     PlacementContext,
-    _paint_band,
-    _paint_focal,
-    _paint_plaque,
     allowed_region,
     candidate_points,
     draw_volume_mm3,
     ellipsoid_shape,
-    place_procedural,
 )
 
 

@@ -29,7 +29,8 @@ from mslesion.synth.flair import (
     tissue_image,
 )
 from mslesion.synth.folding import non_cortical_grey
-from mslesion.synth.lesions import LesionCanvas, PlacementContext, allowed_region, place_procedural
+from mslesion.synth.lesion_kinds import place_procedural
+from mslesion.synth.lesions import LesionCanvas, PlacementContext, allowed_region
 
 
 @functools.lru_cache(maxsize=4)

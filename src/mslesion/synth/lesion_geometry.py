@@ -1,6 +1,7 @@
 """Geometry of lesion crops: crops and frames, coarse noise, one-piece and ragged outlines.
 
-Helpers of :mod:`mslesion.synth.lesions`, all on small crops in output-voxel units.
+Helpers of :mod:`mslesion.synth.lesions` and :mod:`mslesion.synth.lesion_kinds`, all on small
+crops in output-voxel units.
 """
 
 from __future__ import annotations

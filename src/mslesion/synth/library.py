@@ -22,7 +22,7 @@ from mslesion.paths import require_shared_data
 from mslesion.synth.anatomy import MNI_AFFINE_1MM, ZONES, default_cache_dir, mni_grid
 from mslesion.synth.config import LESION_COUNTS, SynthConfig
 from mslesion.synth.fields import lookup
-from mslesion.synth.lesions import LesionCanvas, PlacementContext, _rim_alpha, draw_contrast, paint
+from mslesion.synth.lesions import LesionCanvas, PlacementContext, draw_contrast, paint, rim_alpha
 
 _VERSION = 1
 
@@ -165,7 +165,7 @@ def place_library(
             if shape_mask.sum() < 0.5 * sub.sum():
                 continue
             zone = int(lookup(ctx.template.zones, ctx.coords[tuple(centre)][None], order=0)[0])
-            alpha = _rim_alpha(shape_mask, rim_vox=max(1.0, 2.5 / ctx.voxel_size_mm))
+            alpha = rim_alpha(shape_mask, rim_vox=max(1.0, 2.5 / ctx.voxel_size_mm))
             record = {
                 "zone": ZONES.get(zone, "deep_wm"),
                 "shape": "library",
