@@ -360,6 +360,7 @@ def _resample_to(tpl: Template, voxel_size_mm: float) -> Template:
     )
 
 
+# 12: extra sulci drawn per hemisphere;
 # 11: the pial depth map for cortical atrophy (``pial_mm``); 10: only the lateral ventricles
 # count as ventricles (not the fissures); 9: thin extra sulci
 # that spare the gyral WM, cortex thinned to 3 mm from the pia, the interhemispheric fissure as

@@ -131,7 +131,8 @@ def hemisphere_offsets(
     The switch across the midline takes one lattice cell (~4 mm).
     """
     std_mm, corr_mm = HEMISPHERE_SHIFT_MM
-    shift = smooth_field(pts.shape[:3], corr_mm / voxel_size_mm / step, rng, channels=2)
+    # (2, 1, Y, Z): one offset per (y, z), the same through each hemisphere's depth
+    shift = smooth_field((1, *pts.shape[1:3]), corr_mm / voxel_size_mm / step, rng, channels=2)
     shift *= np.float32(std_mm / voxel_size_mm)
     side = np.tanh((pts[..., 0] - np.float32(midline_x)) * np.float32(voxel_size_mm / 1.0))
     yz = np.clip(np.rint(pts[0, :, :, 1:]).astype(np.int64), 0, np.array(weight_yz.shape) - 1)

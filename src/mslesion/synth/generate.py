@@ -76,8 +76,10 @@ def _fissure_weight(voxel_size_mm: float) -> tuple[float, np.ndarray]:
 #: chains of flat lobes along the ventricle, Dawson's fingers rooted at the wall, flat
 #: periventricular lesions, a wider size distribution, bands sized in voxels on coarse grids);
 #: 10: round 8 (per-case cortical atrophy, ragged large lesions, fewer and capped
-#: infratentorial lesions, slimmer focal blobs).
-GENERATOR_VERSION = 10
+#: infratentorial lesions, slimmer focal blobs); 11: round 9 (extra sulci drawn per hemisphere
+#: and the hemispheres slid along the falx, brighter cortex, dimmer and less mottled large
+#: lesions, softer acquisition blur with a little more, finer noise).
+GENERATOR_VERSION = 11
 
 
 def _finalize(
