@@ -134,7 +134,8 @@ def hemisphere_offsets(
     # (2, 1, Y, Z): one offset per (y, z), the same through each hemisphere's depth
     shift = smooth_field((1, *pts.shape[1:3]), corr_mm / voxel_size_mm / step, rng, channels=2)
     shift *= np.float32(std_mm / voxel_size_mm)
-    side = np.tanh((pts[..., 0] - np.float32(midline_x)) * np.float32(voxel_size_mm / 1.0))
+    # +-1 beyond ~1 mm of the midline: a sign, soft only at a lattice point on the midline itself
+    side = np.tanh((pts[..., 0] - np.float32(midline_x)) * np.float32(voxel_size_mm))
     yz = np.clip(np.rint(pts[0, :, :, 1:]).astype(np.int64), 0, np.array(weight_yz.shape) - 1)
     side *= weight_yz[yz[..., 0], yz[..., 1]][None]
     out = np.zeros(pts.shape, np.float32)
