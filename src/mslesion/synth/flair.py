@@ -59,7 +59,7 @@ class Contrast:
             # open_ms_data). Round 9's brighter cortex sharpened the edges past the real ones
             # (edge_p90 0.277 vs 0.241) with noise too smooth (noise_corr 0.62 vs 0.49): a wider
             # resolution blur (0.15-0.6 before), a lighter interpolation (0.5-0.75) and 1.2 x
-            # the noise gave 0.252 and 0.47 (noise_hf 0.044 vs 0.051)
+            # the noise gave 0.256 and 0.48 (noise_hf 0.045 vs 0.051; synth_realism.py --n 4)
             psf_mm=float(rng.uniform(0.35, 0.85)),
             interp_mm=float(rng.uniform(0.45, 0.7)),
             noise_gain=float(1.2 * np.exp(rng.uniform(-np.log(2.0), np.log(2.0)))),

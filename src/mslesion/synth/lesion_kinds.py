@@ -356,8 +356,9 @@ def _paint_plaque(
     # 1.49). Round 8's cores (1.9-2.5 + the ragged gain) matched that median but not the spread
     # inside a lesion: pooled over 6 cases their 10th / 50th / 90th percentiles were 1.30 /
     # 1.52 / 1.81 x NAWM against the real scans' 1.31 / 1.46 / 1.57 (a saturated white centre
-    # with a dim edge); with cores of 1.72-2.1, the 0.45 rim and less mottle 1.26 / 1.44 / 1.64,
-    # but after round 9's softer acquisition blur the per-lesion median fell to 1.38: 1.72-2.3
+    # with a dim edge; a one-off measurement, not in the benchmark). Cores of 1.72-2.1 with the
+    # 0.45 rim and less mottle gave a per-lesion median of 1.38 in the benchmark once round 9's
+    # softer acquisition blur was in; 1.72-2.3 gives 1.42
     record = {
         "zone": "periventricular",
         "shape": "plaque",
