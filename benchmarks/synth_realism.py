@@ -54,8 +54,14 @@ def real_pairs(root: Path) -> list[tuple[str, Path, Path]]:
 
 
 def contrast_stats(
-    img: np.ndarray, lesions: np.ndarray, at: dict[str, np.ndarray]
+    img: np.ndarray,
+    lesions: np.ndarray,
+    at: dict[str, np.ndarray],
+    large_voxels: list[np.ndarray] | None = None,
 ) -> dict[str, float]:
+    """Contrast, noise and sharpness figures of one scan (intensities / median NAWM); appends
+    the voxel values (/ NAWM) inside its lesions >= 300 voxels to ``large_voxels`` if given
+    (pooled over cases by :func:`pooled_percentiles`)."""
     brain = img > 0
     nawm = float(np.median(img[at["wm"] & brain & ~lesions]))
     gm = float(np.median(img[at["gm"] & brain & ~lesions]))
@@ -66,6 +72,8 @@ def contrast_stats(
     out["csf_vent_p10"] = float(np.percentile(img[at["ventricles"] & brain & ~lesions], 10)) / nawm
     out["wm_cv"] = float(np.std(img[at["wm"] & brain & ~lesions])) / nawm
     out.update(contrast_by_size(img, lesions, nawm))
+    if large_voxels is not None:
+        large_voxels.append(img[large_lesions(lesions)] / nawm)
     # (2 mm off the lesions: their edges would count as noise)
     away = ~ndimage.binary_dilation(lesions, iterations=2)
     out.update(sharpness(img / nawm, brain, at["wm"] & brain & away))
@@ -117,6 +125,26 @@ def contrast_by_size(img: np.ndarray, lesions: np.ndarray, nawm: float) -> dict[
         if chosen.any():
             out[f"les_nawm_{name}"] = float(np.median(medians[chosen]))
     return out
+
+
+def large_lesions(lesions: np.ndarray) -> np.ndarray:
+    """Bool (X, Y, Z): the 26-connected lesions of ``SIZE_CLASSES["large"]``."""
+    labels = cc3d.connected_components(lesions, connectivity=26)
+    sizes = np.bincount(labels.ravel())
+    keep = sizes >= SIZE_CLASSES["large"][0]
+    keep[0] = False
+    return keep[labels]
+
+
+def pooled_percentiles(values: list[np.ndarray]) -> str:
+    """ "p10 / p50 / p90 (n=N voxels)" of the pooled values: the spread of intensity inside
+    large lesions (a saturated white core with a dim rim and an evenly grey plaque can share
+    one per-lesion median)."""
+    pooled = np.concatenate(values) if values else np.zeros(0)
+    if not pooled.size:
+        return "none"
+    p10, p50, p90 = np.percentile(pooled, (10, 50, 90))
+    return f"{p10:.2f} / {p50:.2f} / {p90:.2f} (n={pooled.size})"
 
 
 def brain_histogram(img: np.ndarray, at: dict[str, np.ndarray], lesions: np.ndarray) -> np.ndarray:
@@ -225,10 +253,11 @@ def main() -> None:
 
     real_c, real_h, real_l = [], [], []
     real_large: list[tuple[float, float]] = []
+    real_inside: list[np.ndarray] = []
     real_first = None
     for _name, flair, mask_path in real_pairs(root):
         img, mask = load(flair), load(mask_path) > 0
-        real_c.append(contrast_stats(img, mask, at))
+        real_c.append(contrast_stats(img, mask, at, real_inside))
         real_h.append(brain_histogram(img, at, mask))
         real_l.append(lesion_stats(mask, at, real_large))
         real_first = img if real_first is None else real_first
@@ -240,11 +269,12 @@ def main() -> None:
 
     syn_c, syn_h, syn_l = [], [], []
     syn_large: list[tuple[float, float]] = []
+    syn_inside: list[np.ndarray] = []
     synth_first = None
     for i in range(args.n):
         case = generate_case(i, SynthConfig(lesion_load="medium" if i % 2 == 0 else "high"))
         mask = case.lesion_mask > 0
-        syn_c.append(contrast_stats(case.flair, mask, at))
+        syn_c.append(contrast_stats(case.flair, mask, at, syn_inside))
         syn_h.append(brain_histogram(case.flair, at, mask))
         syn_l.append(lesion_stats(mask, at, syn_large))
         synth_first = case.flair if synth_first is None else synth_first
@@ -262,6 +292,8 @@ def main() -> None:
         for k in s:
             print(f"{k:<24}{s[k]:<34}{r[k]}")
     print(f"{'lesions >= 300 pooled':<24}{pooled_large(syn_large):<34}{pooled_large(real_large)}")
+    inside_s, inside_r = pooled_percentiles(syn_inside), pooled_percentiles(real_inside)
+    print(f"{'inside >= 300 p10/50/90':<24}{inside_s:<34}{inside_r}")
     print(
         f"{'W1 hist vs real pool':<24}{np.median(w_syn):<34.3f}"
         f"{np.median(w_real):.3f} (each real vs the other reals)"

@@ -51,7 +51,7 @@ class Contrast:
             bias=float(rng.uniform(0.10, 0.18)),
             scale=float(rng.uniform(90.0, 220.0)),
             nawm_regional=float(rng.uniform(0.06, 0.12)),
-            nawm_random=float(rng.uniform(0.06, 0.12)),
+            nawm_random=float(rng.uniform(0.07, 0.14)),
             # measured on the real MNI-space scans (benchmarks/synth_realism.py, "sharpness"):
             # edges as crisp as 3D 1 mm acquisitions, noise correlated over ~1 voxel by the
             # registration's interpolation, noise level varying up to 2x either way between scans

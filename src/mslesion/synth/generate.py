@@ -78,8 +78,10 @@ def _fissure_weight(voxel_size_mm: float) -> tuple[float, np.ndarray]:
 #: 10: round 8 (per-case cortical atrophy, ragged large lesions, fewer and capped
 #: infratentorial lesions, slimmer focal blobs); 11: round 9 (extra sulci drawn per hemisphere
 #: and the hemispheres slid along the falx, brighter cortex, dimmer and less mottled large
-#: lesions, softer acquisition blur with a little more, finer noise).
-GENERATOR_VERSION = 11
+#: lesions, softer acquisition blur with a little more, finer noise); 12: round 10 (plaques as
+#: longer chains of flatter lobes, bands elongated along the ventricle, both spiky with many
+#: Dawson's fingers and brighter cores; a little more NAWM variation).
+GENERATOR_VERSION = 12
 
 
 def _finalize(

@@ -6,6 +6,7 @@ crops in output-voxel units.
 
 from __future__ import annotations
 
+import cc3d
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -85,6 +86,22 @@ def largest_piece(mask: np.ndarray) -> np.ndarray:
         return mask
     sizes = ndimage.sum_labels(mask, labels, np.arange(1, n + 1))
     return labels == 1 + int(np.argmax(sizes))
+
+
+def piece_at(mask: np.ndarray, point: np.ndarray, reach: float) -> np.ndarray:
+    """The largest 6-connected component of ``mask`` with a voxel within ``reach`` voxels of
+    ``point`` (crop voxel indices; the nearest component if none is that close): a lesion grown
+    from a root keeps a piece at its root when clipping splits it."""
+    labels, n = cc3d.connected_components(mask, connectivity=6, return_N=True)
+    if n <= 1:
+        return mask
+    at = np.argwhere(labels > 0)
+    dist2 = ((at - np.asarray(point)) ** 2).sum(1)
+    near = labels[tuple(at[dist2 <= reach**2].T)]
+    if not near.size:
+        return labels == labels[tuple(at[np.argmin(dist2)])]
+    sizes = np.bincount(labels.ravel())
+    return labels == near[np.argmax(sizes[near])]
 
 
 def ragged_outline(

@@ -8,8 +8,9 @@ Real MS lesions are not all round blobs, so each kind has its own painter:
   lying on the wall, 30 % blobs (:func:`_focal_pose`);
 - confluent bands (:func:`_paint_band`): tapered, lumpy WM along the ventricle wall, with
   Dawson's fingers reaching out (:func:`_add_fingers`);
-- posterior plaques (:func:`_paint_plaque`): chains of lobes walked along the wall at the
-  trigones and occipital horns, with a soft rim that fades into the NAWM.
+- posterior plaques (:func:`_paint_plaque`): chains of flat lobes walked along the wall from
+  the trigones and occipital horns, spiky with Dawson's fingers, with a soft rim that fades
+  into the NAWM.
 
 The canvas, the placement context and the zone shares, sizes and contrasts they draw from are in
 :mod:`mslesion.synth.lesions` (imported here, never the other way round).
@@ -18,6 +19,7 @@ The canvas, the placement context and the zone shares, sizes and contrasts they 
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 
 from mslesion.synth.anatomy import ZONES
 from mslesion.synth.config import LESION_COUNTS, SynthConfig
@@ -29,6 +31,7 @@ from mslesion.synth.lesion_geometry import (
     frame_along,
     largest_piece,
     local_grid,
+    piece_at,
     ragged_outline,
     random_rotation,
     wall_frame,
@@ -70,6 +73,18 @@ RAGGED_DEPTH, RAGGED_CELL = 1.0, 0.6
 RAGGED_VOLUME_GAIN, RAGGED_CORE_GAIN = 1.35, 0.12
 #: Periventricular lesions keep the tissue within this many mm of the ventricle wall uncut.
 WALL_FOOTING_MM = 2.0
+#: Semi-axes (mm) of a confluent band's ellipse on the ventricle wall, along the ventricle and
+#: across it (round 10: longer and narrower than the 13-28 mm discs before, which wrapped round
+#: the ventricle as evenly thick crescents).
+BAND_ALONG_MM, BAND_ACROSS_MM = (24.0, 42.0), (6.0, 11.0)
+#: Share of plaques walked forward from the trigone along the body of the ventricle (the rest
+#: go back along the occipital horn, which is short: their lobes pile up at its tip).
+PLAQUE_FORWARD_SHARE = 0.7
+#: Dawson's fingers of confluent lesions: semi-length and radii (mm). Real confluent lesions
+#: of >= 1,000 voxels are spiky, many-branched masses (the real masks: fill 0.24 at 1,000-5,000
+#: voxels, 0.13 above; elongation 3.3-3.7); the 1-4 fingers of 3-7 mm x 1.2-2.5 mm on bands
+#: (0-3 on plaques) until round 10 left smooth lobes with a few spikes.
+FINGER_LENGTH_MM, FINGER_RADIUS_MM = (3.0, 9.0), (1.0, 2.8)
 
 
 def place_procedural(
@@ -217,19 +232,29 @@ def _add_fingers(
     n_fingers: int,
     rng: np.random.Generator,
 ) -> None:
-    """Add ``n_fingers`` Dawson's fingers to a confluent lesion's crop, in place: ovoids 3-7 mm
-    long rooted inside it and pointing away from the ventricles, clipped to allowed WM."""
+    """Add ``n_fingers`` Dawson's fingers to a confluent lesion's crop, in place: thin, slightly
+    bent ovoids (``FINGER_LENGTH_MM``, ``FINGER_RADIUS_MM``) rooted on the lesion's outer edge
+    (the half of its edge farther from the ventricles) and pointing away from the ventricles
+    (+- ~17 degrees), clipped to allowed WM."""
     if not shape_mask.any() or n_fingers == 0:
         return
     v = ctx.voxel_size_mm
-    roots = np.argwhere(shape_mask) + np.array([s.start for s in sl])
+    origin = np.array([s.start for s in sl])
+    edge = np.argwhere(shape_mask & ~ndimage.binary_erosion(shape_mask)) + origin
+    if not len(edge):
+        return
+    dist = lookup(ctx.template.vent_dist, ctx.coords[tuple(edge.T)], order=1)
+    roots = edge[dist >= np.median(dist)]
     for _ in range(n_fingers):
         root = roots[rng.integers(len(roots))].astype(np.float32)
-        normal = _ventricle_normal(ctx, root)
-        length = rng.uniform(3.0, 7.0) / v
-        radii = np.array([length, *(rng.uniform(1.2, 2.5, size=2) / v)], np.float32)
-        tip = root + normal * 0.8 * length
-        shape_mask |= ellipsoid_shape(grid, tip, radii, frame_along(normal, rng), 0.2, rng)
+        direction = _ventricle_normal(ctx, root) + rng.normal(0.0, 0.3, 3)
+        direction /= max(float(np.linalg.norm(direction)), 1e-6)
+        length = rng.uniform(*FINGER_LENGTH_MM) / v  # semi-axis: reaches ~1.8 x beyond the root
+        radii = np.array([length, *(rng.uniform(*FINGER_RADIUS_MM, size=2) / v)], np.float32)
+        tip = root + direction * 0.8 * length
+        frame = frame_along(direction, rng)
+        bend = float(rng.uniform(-0.4, 0.4))
+        shape_mask |= ellipsoid_shape(grid, tip, radii, frame, 0.2, rng, bend)
     shape_mask &= ctx.allowed[sl]
 
 
@@ -254,37 +279,58 @@ def _ragged(
     return ragged_outline(shape_mask, RAGGED_DEPTH * radius_vox, cell, rng, keep)
 
 
+def _band_body(
+    ctx: PlacementContext, centre: np.ndarray, rng: np.random.Generator
+) -> tuple[tuple[slice, ...], np.ndarray, np.ndarray, np.ndarray]:
+    """(crop, its voxel grid, bool body, taper) of a confluent band before its outline is cut
+    and its fingers added: WM within a lumpy 4-9 mm of the ventricle wall, over an ellipse on
+    the wall (``BAND_ALONG_MM`` along the ventricle, ``BAND_ACROSS_MM`` across it), thinning
+    to nothing at the ellipse's edge (the thickness is x ``taper``: 1 at the centre, 0 at the
+    edge; float32, the crop's shape)."""
+    v = ctx.voxel_size_mm
+    semi_axes = np.array([rng.uniform(*BAND_ALONG_MM), rng.uniform(*BAND_ACROSS_MM)])
+    heading = np.array([0.0, 1.0, 0.0]) + rng.normal(0.0, 0.35, 3)
+    frame = wall_frame(heading, _ventricle_normal(ctx, centre), rng)
+    thick_mm = rng.uniform(4, 9)  # at the centre; the taper leaves ~60 % of a flat band's volume
+    sl = crop_slices(centre, int(semi_axes[0] / v) + 2, ctx.allowed.shape)
+    grid = local_grid(sl)
+    vent = lookup(ctx.template.vent_dist, ctx.coords[sl], order=1) / v  # mm -> voxels
+    # in semi-axes, on the wall's tangent plane only: the band follows the wall where the
+    # ventricle curves away from that plane (with the normal counted too, the far ends of a
+    # band on the tubular body lay off the wall and came out thicker than its middle)
+    local = (grid - centre) @ frame[:, :2] * (v / semi_axes).astype(np.float32)
+    taper = np.sqrt(np.clip(1.0 - (local**2).sum(-1), 0.0, 1.0))
+    fine, broad = coarse_noise(vent.shape, 7, rng), coarse_noise(vent.shape, 4, rng)
+    thickness = (thick_mm * (1.0 + 0.45 * fine) + 1.5 * broad) * taper / v
+    body = (vent > 0) & (vent <= thickness) & ctx.allowed[sl]
+    return sl, grid, _ragged(ctx, body, sl, thick_mm / v, True, rng), taper  # (as plaques)
+
+
 def _paint_band(
     ctx: PlacementContext, canvas: LesionCanvas, centre: np.ndarray, rng: np.random.Generator
 ) -> None:
-    """A confluent periventricular lesion: WM within a lumpy 4-9 mm of the ventricle wall over
-    13-28 mm, thinning towards its ends, with 1-4 fingers reaching out along the wall's normal.
+    """A confluent periventricular lesion: a tapered band on the ventricle wall
+    (:func:`_band_body`), longest along the ventricle, with 3-8 Dawson's fingers reaching out.
 
     A band of one thickness cut off by a sphere read as an evenly bright crescent wrapped round
     the atrium; real confluent lesions are lumpy, taper and send Dawson's fingers into the WM.
+    Until round 10 a disc of radius 13-28 mm with 1-4 short fingers: painted one at a time on a
+    deformed template (20 draws, a one-off script) the bands measured elongation 2.45, fill
+    0.33; now 3.6 and 0.32, with the real masks' lesions of 1,000-5,000 voxels at 3.7 and 0.24.
     """
     v = ctx.voxel_size_mm
-    radius = rng.uniform(13, 28) / v
-    thick_mm = rng.uniform(4, 9)  # at the centre; the taper leaves ~60 % of a flat band's volume
-    sl = crop_slices(centre, int(radius) + 2, ctx.allowed.shape)
-    grid = local_grid(sl)
-    vent = lookup(ctx.template.vent_dist, ctx.coords[sl], order=1) / v  # mm -> voxels
-    off_centre = np.sqrt(((grid - centre) ** 2).sum(-1)) / radius
-    taper = np.sqrt(np.clip(1.0 - off_centre**2, 0.0, 1.0))
-    fine, broad = coarse_noise(vent.shape, 7, rng), coarse_noise(vent.shape, 4, rng)
-    thickness = (thick_mm * (1.0 + 0.45 * fine) + 1.5 * broad) * taper / v
-    shape_mask = (vent > 0) & (vent <= thickness) & ctx.allowed[sl]
-    shape_mask = _ragged(ctx, shape_mask, sl, thick_mm / v, True, rng)  # (as plaques)
-    _add_fingers(ctx, shape_mask, sl, grid, int(rng.integers(1, 5)), rng)
-    shape_mask = largest_piece(shape_mask & (vent > 0))  # keep the band in one piece
+    sl, grid, shape_mask, _taper = _band_body(ctx, centre, rng)
+    _add_fingers(ctx, shape_mask, sl, grid, int(rng.integers(3, 9)), rng)
+    shape_mask = largest_piece(shape_mask)  # keep the band in one piece
     # a 2 mm rim and cores as bright as the plaques': the tapered ends and the fingers are thin,
     # and with focal lesions' 3 mm rim and cores the bands measured 0.1 dimmer than real ones
-    # (round 9 took the ragged gain off, as for the plaques)
+    # (round 9 took the ragged gain off, as for the plaques; round 10's thinner, spikier bands
+    # have more edge: cores 1.7-2.1 -> 1.8-2.25)
     alpha = rim_alpha(shape_mask, rim_vox=max(1.0, 2.0 / v))
     record = {
         "zone": "periventricular",
         "shape": "confluent",
-        "contrast": rng.uniform(MIN_LESION_CONTRAST + 0.1, 2.1),
+        "contrast": rng.uniform(MIN_LESION_CONTRAST + 0.2, 2.25),
     }
     paint(canvas, sl, alpha, record)
 
@@ -311,44 +357,51 @@ def _paint_plaque(
     """A large confluent periventricular plaque starting at a posterior ``wall`` point (the
     trigone / occipital horn, as in MSLesSeg P14) and running along the ventricle.
 
-    A chain of 2-5 lumpy lobes (main radius 9-14 mm), each a little flattened against the
-    wall and abutting it, walked along the wall front or back (the ventricles' long axis),
-    clipped to allowed WM, given a ragged outline in the WM (:func:`_ragged`), then 0-3
-    Dawson's fingers: an elongated, lobed mass, kept in one piece. Real lesions >= 300 voxels
-    measure elongation 3.2 and fill 0.39 (median of 155 in the real masks, 57 % longest along
-    Y); the 2-4 lobes round one centre of round 6 measured 1.2-1.9 and 0.6-0.85, the smooth
-    chain of round 7 fill 0.62, ragged 0.44 (10 painted on the template). A soft rim (3 mm,
+    A chain of 5-9 lumpy lobes (main radius 7.5-10.5 mm), flattened against the wall and
+    abutting it, walked along the wall (mostly forward: ``PLAQUE_FORWARD_SHARE``), clipped to
+    allowed WM, given a ragged outline in the WM (:func:`_ragged`), then 6-14 Dawson's fingers
+    (:func:`_add_fingers`): an elongated, spiky mass, kept in one piece. Real lesions of
+    >= 1,000 voxels measure elongation 3.3-3.7 and fill 0.13-0.24 (the real masks, 57 % of
+    those >= 300 voxels longest along Y). Painted one at a time on a deformed template (30
+    draws, a one-off script), round 9's 2-5 rounder lobes with 0-3 short fingers measured
+    elongation 2.25 and fill 0.56; these 3.8 and 0.25 (median 2,200 voxels: smaller, the
+    largest real ones are several lesions grown together). A soft rim (3 mm,
     down to ``PLAQUE_RIM_MIN_ALPHA`` at the edge) makes its intensity fade towards the edge
     like a real confluent plaque.
     """
     v = ctx.voxel_size_mm
-    r_main = rng.uniform(9.0, 14.0) / v  # (8-13 before the ragged outline cut a quarter away)
+    r_main = rng.uniform(7.5, 10.5) / v  # (9-14 in round 9, with rounder, fewer lobes)
     # front or back along Y, tilted up to ~35 degrees: the walk then follows the wall's curve
-    heading = np.array([0.0, rng.choice([-1.0, 1.0]), 0.0]) + rng.normal(0.0, 0.35, 3)
+    forward = 1.0 if rng.random() < PLAQUE_FORWARD_SHARE else -1.0
+    heading = np.array([0.0, forward, 0.0]) + rng.normal(0.0, 0.35, 3)
     point = wall.astype(np.float32)
     lobes: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # centre, radii, frame
-    for _ in range(int(rng.integers(2, 6))):
+    for _ in range(int(rng.integers(5, 10))):
         radius = r_main * rng.uniform(0.6, 1.0)
         radii = radius * np.array(
-            [rng.uniform(1.0, 1.4), rng.uniform(0.8, 1.1), rng.uniform(0.65, 0.95)], np.float32
+            [rng.uniform(1.1, 1.6), rng.uniform(0.7, 1.0), rng.uniform(0.35, 0.6)], np.float32
         )
         centre, normal = _onto_wall(ctx, point, 0.6 * radii[2])
         frame = wall_frame(heading, normal, rng)
         heading = frame[:, 0]
         lobes.append((centre, radii, frame))
-        point = centre + heading * radii[0] * rng.uniform(1.0, 1.5)
+        point = centre + heading * radii[0] * rng.uniform(1.2, 1.7)
     centres = np.stack([c for c, _, _ in lobes])
-    reach = max(float(r.max()) for _, r, _ in lobes) * 1.3 + 8.0 / v  # lumps and fingers
+    reach = max(float(r.max()) for _, r, _ in lobes) * 1.3 + 14.0 / v  # lumps and fingers
     sl = box_slices(centres, reach, ctx.allowed.shape)
     grid = local_grid(sl)
     shape_mask = np.zeros(grid.shape[:3], bool)
     for centre, radii, frame in lobes:
         shape_mask |= ellipsoid_shape(grid, centre, radii, frame, 0.25, rng)
     shape_mask &= ctx.allowed[sl]
+    # where clipping splits the chain, keep the largest piece at its root (the largest piece
+    # overall was often the front of a chain walked forward: no longer a posterior plaque)
+    root = centres[0] - np.array([s.start for s in sl])
+    shape_mask = piece_at(shape_mask, root, r_main)
     # ragged before the fingers are added (cut afterwards, the thin fingers were cut away)
     shape_mask = _ragged(ctx, shape_mask, sl, r_main, True, rng)
-    _add_fingers(ctx, shape_mask, sl, grid, int(rng.integers(0, 4)), rng)
-    shape_mask = largest_piece(shape_mask)
+    _add_fingers(ctx, shape_mask, sl, grid, int(rng.integers(6, 15)), rng)
+    shape_mask = piece_at(shape_mask, root, r_main)
     # a 3 mm rim (6 mm before the outline turned ragged: most of it is near an edge now)
     alpha = rim_alpha(shape_mask, rim_vox=max(1.0, 3.0 / v), min_alpha=PLAQUE_RIM_MIN_ALPHA)
     # a core about as bright as focal lesions, but with the soft rim most voxels sit below it:
@@ -358,10 +411,13 @@ def _paint_plaque(
     # 1.52 / 1.81 x NAWM against the real scans' 1.31 / 1.46 / 1.57 (a saturated white centre
     # with a dim edge; a one-off measurement, not in the benchmark). Cores of 1.72-2.1 with the
     # 0.45 rim and less mottle gave a per-lesion median of 1.38 in the benchmark once round 9's
-    # softer acquisition blur was in; 1.72-2.3 gives 1.42
+    # softer acquisition blur was in; 1.72-2.3 gives 1.42. Round 10's flat, spiky plaques are
+    # mostly edge: with those cores the benchmark's new row (pooled over every lesion >= 300
+    # voxels and every real scan) read 1.15 / 1.38 / 1.67 against the real 1.25 / 1.48 / 1.80
+    # (the one-off figures above came from fewer cases), so the cores went up to 1.8-2.45
     record = {
         "zone": "periventricular",
         "shape": "plaque",
-        "contrast": rng.uniform(PLAQUE_MIN_CONTRAST, 2.3),
+        "contrast": rng.uniform(PLAQUE_MIN_CONTRAST + 0.08, 2.45),
     }
     paint(canvas, sl, alpha, record)

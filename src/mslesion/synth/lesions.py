@@ -47,7 +47,7 @@ SIZE_SIGMA = 1.5
 #: 640 voxels, the largest 1,070; round 7 drew up to 6 cm^3 (one case: 32 % of lesion voxels).
 INFRA_MAX_MM3 = 600.0
 #: Dimmest lesion core / WM ratio any lesion gets (focal lesions draw 1.75-2.3, ragged ones
-#: + ``lesion_kinds.RAGGED_CORE_GAIN``; confluent bands 1.7-2.1, plaques 1.72-2.3).
+#: + ``lesion_kinds.RAGGED_CORE_GAIN``; confluent bands 1.8-2.25, plaques 1.8-2.45).
 #: Must stay above the brightest NAWM (``flair.NAWM_RANGE``: WM <= 1.3) for mask exactness.
 MIN_LESION_CONTRAST = 1.6
 #: Lesion rim weight: the dimmest mask voxel is still 60 % of the way to the core.
