@@ -235,7 +235,7 @@ def _add_fingers(
     """Add ``n_fingers`` Dawson's fingers to a confluent lesion's crop, in place: thin, slightly
     bent ovoids (``FINGER_LENGTH_MM``, ``FINGER_RADIUS_MM``) rooted on the lesion's outer edge
     (the half of its edge farther from the ventricles) and pointing away from the ventricles
-    (+- ~17 degrees), clipped to allowed WM."""
+    (+- ~20 degrees), clipped to allowed WM."""
     if not shape_mask.any() or n_fingers == 0:
         return
     v = ctx.voxel_size_mm
