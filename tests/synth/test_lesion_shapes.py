@@ -11,7 +11,7 @@ from mslesion.metrics.lesion import lesion_shape
 from mslesion.synth import SynthConfig, generate_case
 from mslesion.synth.anatomy import mni_template
 from mslesion.synth.fields import random_sampling_grid
-from mslesion.synth.lesion_geometry import ragged_outline
+from mslesion.synth.lesion_geometry import piece_at, ragged_outline
 from mslesion.synth.lesion_kinds import (
     _band_body,
     _paint_band,
@@ -208,3 +208,20 @@ def test_infratentorial_lesions_are_capped_and_fewer() -> None:
     # real masks: 5.5-6.9 % of the lesions are infratentorial; round 7 placed 26 % (here)
     assert len(zones) > 300
     assert zones.count("infratentorial") / len(zones) < 0.2
+
+
+def test_piece_at_keeps_the_largest_piece_near_the_root_not_the_largest_overall() -> None:
+    mask = np.zeros((40, 10, 10), bool)
+    mask[0:4, 2:5, 2:5] = True  # the root's small piece (36 voxels)
+    mask[6:9, 2:8, 2:8] = True  # a larger piece 2 voxels further on (108 voxels)
+    mask[15:40, 2:8, 2:8] = True  # the largest, far from the root
+    root = np.array([1, 3, 3])
+    np.testing.assert_array_equal(
+        piece_at(mask, root, 1.0), mask & (np.arange(40) < 4)[:, None, None]
+    )
+    near = piece_at(mask, root, 6.0)  # both near pieces in reach: the larger of them
+    np.testing.assert_array_equal(
+        near, mask & ((np.arange(40) >= 6) & (np.arange(40) < 9))[:, None, None]
+    )
+    # nothing in reach: the nearest piece
+    np.testing.assert_array_equal(piece_at(mask, np.array([5, 9, 9]), 0.5), near)
