@@ -1,10 +1,20 @@
-"""The per-sample deformation: the hemispheres slide along the falx, nothing else tears."""
+"""The per-sample deformation (the hemispheres slide along the falx, nothing else tears) and the
+numeric helpers under it (upsampling, label warps)."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
 
-from mslesion.synth.fields import hemisphere_offsets, random_sampling_grid
+from mslesion.synth.fields import (
+    SamplingGrid,
+    hemisphere_offsets,
+    random_sampling_grid,
+    upsample_linear,
+    warp_nearest,
+)
 
 SHAPE = (40, 48, 36)
 MIDLINE_X = 19.5  # between voxels 19 and 20
@@ -41,3 +51,36 @@ def test_hemisphere_offsets_follow_the_weight_map() -> None:
     assert np.abs(out[:, 4:]).max() == 0  # weight 0: nothing moves
     assert np.abs(out[:, :4]).max() > 0.5
     assert np.abs(out[4]).max() < 1e-6  # on the midline itself, neither side
+
+
+@pytest.mark.parametrize(
+    ("lattice_shape", "shape"),
+    [((2, 4, 5, 3), (2, 17, 9, 11)), ((1, 2, 2, 2), (1, 5, 1, 7)), ((3, 1, 6), (8, 1, 6))],
+)
+def test_upsample_linear_matches_torch_trilinear(lattice_shape, shape) -> None:
+    lattice = np.random.default_rng(0).standard_normal(lattice_shape).astype(np.float32)
+    out = upsample_linear(lattice, shape[-3:])
+    assert out.shape == shape and out.dtype == np.float32
+    source = torch.from_numpy(lattice.reshape(-1, *lattice_shape[-3:]))[None]
+    expected = F.interpolate(source, size=shape[-3:], mode="trilinear", align_corners=True)
+    np.testing.assert_allclose(out, expected[0].numpy().reshape(shape), atol=1e-5)
+    # corners aligned: the lattice's corner values come through unchanged
+    np.testing.assert_allclose(out[..., 0, 0, 0], lattice[..., 0, 0, 0], atol=1e-6)
+    if min(shape[-3:]) > 1:  # (an axis of one voxel samples the lattice's first point, as torch)
+        np.testing.assert_allclose(out[..., -1, -1, -1], lattice[..., -1, -1, -1], atol=1e-6)
+
+
+def test_warp_nearest_matches_nearest_grid_sample_and_is_zero_outside() -> None:
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 3, size=(7, 6, 5)).astype(np.uint8)
+    # positions between and beyond the voxels (normalised, (z, y, x) order as grid_sample's)
+    grid = rng.uniform(-1.3, 1.3, size=(1, 4, 5, 6, 3)).astype(np.float32)
+    sampling = SamplingGrid(torch.from_numpy(grid), labels.shape)
+    out = warp_nearest(labels, sampling)
+    src = torch.from_numpy(labels.astype(np.float32))[None, None]
+    expected = F.grid_sample(
+        src, sampling.grid, mode="nearest", padding_mode="zeros", align_corners=True
+    )[0, 0].numpy()
+    # (ties at exact half-voxels may round either way; uniform draws hit none)
+    np.testing.assert_array_equal(out, expected.astype(np.uint8))
+    assert out.dtype == np.uint8 and (out == 0).sum() > (labels == 0).mean() * out.size

@@ -178,9 +178,14 @@ def lesion_halo(
     if c.lesion_halo <= 0 or not np.any(alpha > 0):
         return img
     sigma = 3.0 / voxel_size_mm
-    halo = ndimage.gaussian_filter((alpha > 0).astype(np.float32), sigma, truncate=2.5)
+    # on the lesions' bounding box grown by the kernel's reach only: the same values (the
+    # grown margin is 0, as the volume there), at about half the cost of the whole volume
+    reach = int(2.5 * sigma + 0.5) + 1
+    box = brain_box(alpha > 0, reach)
+    halo = ndimage.gaussian_filter((alpha[box] > 0).astype(np.float32), sigma, truncate=2.5)
     np.minimum(halo * np.float32(2.0), np.float32(1.0), out=halo)
-    return lift(img, halo, c.lesion_halo)
+    lift(img[box], halo, c.lesion_halo)
+    return img
 
 
 #: Std of the within-lesion variation of the core contrast (relative), over ~3 mm. (0.12 until

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import cc3d
 import numpy as np
-import torch
-import torch.nn.functional as F
 from scipy import ndimage
 
 from mslesion.infer.crop import brain_box
+from mslesion.synth.fields import upsample_linear
 
 
 def crop_slices(centre: np.ndarray, half: int, shape: tuple[int, ...]) -> tuple[slice, ...]:
@@ -71,12 +70,10 @@ def coarse_noise(
     """Smooth noise over a lesion crop of ``shape``: ``lumps`` standard-normal values per axis
     (one number for all three, or one per axis), upsampled linearly to the crop (float32,
     corners aligned). Lumpy edges and thicknesses at lesion scale, cheaper than a
-    Gaussian-filtered field for the many small crops of a case (torch's trilinear upsampling:
-    scipy's zoom took a third of a high-load case's lesions)."""
+    Gaussian-filtered field for the many small crops of a case (scipy's zoom took a third of a
+    high-load case's lesions)."""
     counts = (lumps,) * 3 if isinstance(lumps, int) else tuple(lumps)
-    coarse = torch.from_numpy(rng.standard_normal((1, 1, *counts)).astype(np.float32))
-    size = tuple(max(int(g), 1) for g in shape)
-    return F.interpolate(coarse, size=size, mode="trilinear", align_corners=True)[0, 0].numpy()
+    return upsample_linear(rng.standard_normal(counts).astype(np.float32), tuple(shape))
 
 
 def largest_piece(mask: np.ndarray) -> np.ndarray:
