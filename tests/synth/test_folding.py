@@ -21,7 +21,7 @@ from mslesion.synth.folding import (
     extra_sulci,
     thin_cortex,
 )
-from mslesion.synth.lesion_kinds import PLAQUE_MIN_CONTRAST, PLAQUE_RIM_MIN_ALPHA
+from mslesion.synth.lesion_kinds import LARGE_MIN_CONTRAST, LARGE_RIM_MIN_ALPHA
 from mslesion.synth.lesions import MIN_LESION_CONTRAST, RIM_MIN_ALPHA, rim_alpha
 
 #: LAS 1 mm grid with x = 0 mm between voxels 31 and 32 (as in MNI: x = 31.5 - i)
@@ -189,20 +189,21 @@ def test_fine_grain_adds_high_frequency_texture() -> None:
     np.testing.assert_array_equal(coarse, same)
 
 
-def test_plaque_edges_fade_but_stay_brighter_than_their_tissue() -> None:
+def test_large_lesion_edges_fade_but_stay_brighter_than_their_tissue() -> None:
     grid = np.zeros((41, 41, 41), bool)
     grid[5:36, 5:36, 5:36] = True
-    alpha = rim_alpha(grid, rim_vox=6.0, min_alpha=PLAQUE_RIM_MIN_ALPHA)
-    assert alpha[grid].min() == pytest.approx(PLAQUE_RIM_MIN_ALPHA)
-    assert PLAQUE_RIM_MIN_ALPHA < RIM_MIN_ALPHA  # softer edge than focal lesions
+    alpha = rim_alpha(grid, rim_vox=6.0, min_alpha=LARGE_RIM_MIN_ALPHA)
+    assert alpha[grid].min() == pytest.approx(LARGE_RIM_MIN_ALPHA)
+    # flatter than focal lesions' (real large lesions are about as bright at the edge as inside)
+    assert LARGE_RIM_MIN_ALPHA > RIM_MIN_ALPHA
     # smooth: no step larger than the ramp allows between neighbouring depths
     assert np.abs(np.diff(alpha[20, 20, 5:21])).max() < 0.2
     # exactness: any tissue a lesion may sit in (up to WM 1.3 x caps 1.2) is lifted above itself
     tissue = np.linspace(0.2, 1.56, 50, dtype=np.float32)
     lifted = add_lesions(
         tissue.copy(),
-        np.full_like(tissue, PLAQUE_RIM_MIN_ALPHA),
-        np.full_like(tissue, PLAQUE_MIN_CONTRAST),
+        np.full_like(tissue, LARGE_RIM_MIN_ALPHA),
+        np.full_like(tissue, LARGE_MIN_CONTRAST),
     )
     assert np.all(lifted > tissue + 0.04)
     assert np.all(lifted > 1.0)

@@ -171,7 +171,7 @@ def test_ragged_outline_cuts_inlets_but_keeps_one_piece_without_holes() -> None:
     assert np.median(fills) < 0.9
 
 
-def test_large_focal_lesions_are_ragged_and_in_one_piece() -> None:
+def test_large_focal_lesions_are_ragged_branched_and_in_one_piece() -> None:
     ctx = _undeformed_context()
     points = candidate_points(ctx, np.random.default_rng(0))
     fills = []
@@ -185,8 +185,9 @@ def test_large_focal_lesions_are_ragged_and_in_one_piece() -> None:
         assert ndimage.label(lesion)[1] == 1  # (round 7: clipping often left 2-4 pieces)
         assert ctx.allowed[lesion].all()
         fills.append(lesion_shape(np.argwhere(lesion))[1])
-    # merged smooth lobes (round 7): median fill 0.70 here; ragged 0.54; real 300-1000 voxels 0.53
-    assert np.median(fills) < 0.62
+    # merged smooth lobes (round 7): median fill 0.70 here; ragged 0.53 (round 8); ragged with
+    # thin branches 0.44 (round 11); real 300-1000 voxels 0.53, with a quarter below 0.36
+    assert np.median(fills) < 0.5
 
 
 def test_infratentorial_lesions_are_capped_and_fewer() -> None:

@@ -1,4 +1,5 @@
-"""Normal bright anatomy (hard negatives), dirty-appearing WM and the halo around lesions."""
+"""Normal bright anatomy (hard negatives), dirty-appearing WM and the halo and fringe around
+lesions."""
 
 from __future__ import annotations
 
@@ -100,9 +101,32 @@ def test_lesion_halo_is_faint_outside_and_keeps_lesions_brighter() -> None:
     img = np.ones((40, 40, 40), np.float32)
     alpha = np.zeros_like(img)
     alpha[15:25, 15:25, 15:25] = 1.0
-    c = replace(Contrast.draw(np.random.default_rng(0)), lesion_halo=0.12)
+    c = replace(Contrast.draw(np.random.default_rng(0)), lesion_halo=0.12, lesion_fringe=0.0)
     out = lesion_halo(img.copy(), alpha, 1.0, c)
     assert out[14, 20, 20] > 1.05 and out[2, 2, 2] == 1.0  # lifted next to it, not far away
     assert out.max() <= TISSUE_MAX
     blended = add_lesions(out.copy(), alpha * RIM_MIN_ALPHA, np.full_like(img, MIN_LESION_CONTRAST))
     assert blended[alpha > 0].min() > out[alpha == 0].max()
+
+
+def test_lesion_fringe_is_bright_next_to_the_mask_and_fades_within_a_few_mm() -> None:
+    img = np.ones((40, 40, 40), np.float32)
+    alpha = np.zeros_like(img)
+    alpha[15:25, 15:25, 15:25] = 1.0
+    base = Contrast.draw(np.random.default_rng(0))
+    halo_only = lesion_halo(
+        img.copy(), alpha, 1.0, replace(base, lesion_halo=0.08, lesion_fringe=0)
+    )
+    both = lesion_halo(img.copy(), alpha, 1.0, replace(base, lesion_halo=0.08, lesion_fringe=0.25))
+    extra = both - halo_only  # the fringe's own lift, 1, 2, 3 voxels outside the mask
+    near, second, third = extra[14, 20, 20], extra[13, 20, 20], extra[12, 20, 20]
+    # real scans: 1.20, 1.06, 1.02 x NAWM at 1, 2, 3 voxels outside the masks
+    assert near > 0.1 and second < 0.5 * near and third < 0.01
+    assert extra[alpha == 0].max() <= near + 1e-6  # strongest at the edge
+    assert both.max() <= TISSUE_MAX
+    blended = add_lesions(
+        both.copy(), alpha * RIM_MIN_ALPHA, np.full_like(img, MIN_LESION_CONTRAST)
+    )
+    assert blended[alpha > 0].min() > both[alpha == 0].max()  # lesions stay brighter
+    nothing = lesion_halo(img.copy(), alpha, 1.0, replace(base, lesion_halo=0, lesion_fringe=0))
+    np.testing.assert_array_equal(nothing, img)

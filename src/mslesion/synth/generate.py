@@ -80,8 +80,11 @@ def _fissure_weight(voxel_size_mm: float) -> tuple[float, np.ndarray]:
 #: and the hemispheres slid along the falx, brighter cortex, dimmer and less mottled large
 #: lesions, softer acquisition blur with a little more, finer noise); 12: round 10 (plaques as
 #: longer chains of flatter lobes, bands elongated along the ventricle, both spiky with many
-#: Dawson's fingers and brighter cores; a little more NAWM variation).
-GENERATOR_VERSION = 12
+#: Dawson's fingers and brighter cores; a little more NAWM variation); 13: round 11 (branched
+#: lobed focal lesions, flatter and dimmer lesion interiors with a bright fringe outside the
+#: mask, half the cases smooth through the slices like 2D acquisitions; the faster separable
+#: upsampling alone changes the random layout of a seed).
+GENERATOR_VERSION = 13
 
 
 def _finalize(

@@ -3,14 +3,13 @@
 Real MS lesions are not all round blobs, so each kind has its own painter:
 
 - focal lesions (:func:`_paint_focal`): lumpy, bent ovoids, some with a second lobe; large ones
-  are chains of merged lobes with a ragged outline. Periventricular ones are 40 % Dawson's
-  fingers (rooted at the ventricle wall, reaching out along its normal), 30 % flat sheets
-  lying on the wall, 30 % blobs (:func:`_focal_pose`);
+  are chains of merged lobes with a ragged outline and thin branches. Periventricular ones are
+  40 % Dawson's fingers (rooted at the ventricle wall, reaching out along its normal), 30 % flat
+  sheets lying on the wall, 30 % blobs (:func:`_focal_pose`);
 - confluent bands (:func:`_paint_band`): tapered, lumpy WM along the ventricle wall, with
   Dawson's fingers reaching out (:func:`_add_fingers`);
 - posterior plaques (:func:`_paint_plaque`): chains of flat lobes walked along the wall from
-  the trigones and occipital horns, spiky with Dawson's fingers, with a soft rim that fades
-  into the NAWM.
+  the trigones and occipital horns, spiky with Dawson's fingers.
 
 The canvas, the placement context and the zone shares, sizes and contrasts they draw from are in
 :mod:`mslesion.synth.lesions` (imported here, never the other way round).
@@ -56,21 +55,32 @@ SATELLITE_SHARE = 0.5
 LOBED_FROM_MM3 = 150.0
 #: Share of confluent lesions that are large posterior plaques (trigone, occipital horns).
 POSTERIOR_BAND_SHARE = 0.6  # (the rest: tapered bands with fingers anywhere)
-#: Rim weight at the edge of the large posterior plaques, which fade gradually into the NAWM
-#: in real scans (P14). Still exact: a mask voxel is (1-a) max(tissue, 1) + a c with
-#: c >= ``PLAQUE_MIN_CONTRAST`` above any tissue a lesion may sit in (WM <= 1.3, x1.2 at the
-#: caps), so it stays brighter than its own tissue; in plain NAWM the edge is ~1.3 x NAWM,
-#: like the real plaques' edges (0.35 with brighter cores until round 9: see the plaque's core).
-PLAQUE_RIM_MIN_ALPHA = 0.45
-#: Dimmest core of a plaque: its soft edge needs more headroom above the tissue than focal
-#: lesions (at ``PLAQUE_RIM_MIN_ALPHA`` it still lifts the brightest tissue, 1.56, by > 0.07).
-PLAQUE_MIN_CONTRAST = MIN_LESION_CONTRAST + 0.12
+#: Rim weight at the edge of large lesions (plaques, bands, lobed focal lesions), and their
+#: core / NAWM range. Real ones are about as bright 2 voxels in as 3 (the benchmark's edge
+#: profile, medians over the real scans: 1.43, 1.58, 1.57 x NAWM at 1, 2, 3 voxels deep) and
+#: their intensity varies without a bright centre. Round 10's soft rims (plaques 3 mm down to
+#: 0.45) with bright cores (up to 2.45) read 1.46, 1.73, 1.91 in round 11's first draw; a
+#: flatter rim (1.5 mm, 0.8 at the edge) and cores of 1.65-1.95 read 1.46, 1.67, 1.81 with
+#: the same lesions (8 cases). Still exact: a mask voxel is (1-a) max(tissue, 1) + a c with
+#: c >= ``LARGE_MIN_CONTRAST``, which at ``LARGE_RIM_MIN_ALPHA`` still lifts the brightest
+#: tissue a lesion may sit in (WM <= 1.3, x1.2 at the caps: 1.56) by > 0.07.
+LARGE_RIM_MIN_ALPHA = 0.8
+LARGE_MIN_CONTRAST = MIN_LESION_CONTRAST + 0.05
+LARGE_CORES = (LARGE_MIN_CONTRAST, 1.95)
 #: Ragged outlines of large lesions (:func:`_ragged`): inlet depth and noise spacing, x the
 #: lesion's minor radius (spacing >= 2 mm). Fill of lesions >= 300 voxels 0.63 -> ~0.48 (real 0.39).
 RAGGED_DEPTH, RAGGED_CELL = 1.0, 0.6
-#: Ragged lesions are drawn larger (volume x) and brighter (core +): the cut takes a quarter to
-#: 40 % of the voxels, and the rest, mostly near an edge, measured 0.07 dimmer per lesion.
-RAGGED_VOLUME_GAIN, RAGGED_CORE_GAIN = 1.35, 0.12
+#: Lobed focal lesions are drawn larger (volume x): the ragged cut takes a quarter to 40 % of
+#: the voxels.
+RAGGED_VOLUME_GAIN = 1.35
+#: Lobed focal lesions (drawn > ``LOBED_FROM_MM3``): how many thin branches they get (drawn
+#: from ``range(*FOCAL_BRANCHES)``, one fewer on flat ones) and how much longer the long axis
+#: of the blobs among them is drawn. The real masks' lesions of 300-1,000 voxels measure
+#: elongation 2.10 / 2.88 / 3.76 and fill 0.36 / 0.53 / 0.69 (25th / 50th / 75th percentiles,
+#: n = 92); round 10's lumpy chains of lobes, painted one at a time (150 draws, a one-off
+#: script), 2.13 / 2.72 / 3.80 and 0.56 / 0.64 / 0.69: too full. With the branches and the
+#: stretch, 2.32 / 2.98 / 4.10 and 0.43 / 0.54 / 0.62.
+FOCAL_BRANCHES, LOBED_BLOB_STRETCH = (1, 4), 1.4
 #: Periventricular lesions keep the tissue within this many mm of the ventricle wall uncut.
 WALL_FOOTING_MM = 2.0
 #: Semi-axes (mm) of a confluent band's ellipse on the ventricle wall, along the ventricle and
@@ -187,6 +197,8 @@ def _paint_focal(
     # coarse grids (tests, quick looks) get proportionally larger lesions so they stay visible
     r_eq = (3 * volume_mm3 * max(1.0, v) / (4 * np.pi)) ** (1 / 3) / v
     kind, aspect, frame, centre = _focal_pose(ctx, zone, centre, r_eq, rng)
+    if lobed and kind == "blob":
+        aspect = aspect * np.array([LOBED_BLOB_STRETCH, 1.0, 1.0])
     radii = np.maximum(r_eq * aspect / np.cbrt(aspect.prod()), 0.6)
     bend = float(rng.uniform(-0.8, 0.8))
     # many real lesions are two or three that grew together; the larger ones nearly all are
@@ -201,6 +213,8 @@ def _paint_focal(
         reach = max(reach, 2.2 * radii.max())
     if n_chained:
         reach = max(reach, 2.4 * radii[0])
+    if lobed:
+        reach = max(reach, 2.8 * radii[0])
     sl = crop_slices(centre, int(np.ceil(reach)) + 2, ctx.allowed.shape)
     grid = local_grid(sl)
     shape_mask = ellipsoid_shape(grid, centre, radii, frame, 0.18, rng, bend)
@@ -216,10 +230,23 @@ def _paint_focal(
         lobe = radii * rng.uniform(0.45, 0.75)
         shape_mask |= ellipsoid_shape(grid, centre + offset, lobe, random_rotation(rng), 0.18, rng)
     shape_mask &= ctx.allowed[sl]
-    if lobed:  # ragged like the real ones of >= 300 voxels; a 1.5 mm rim (dim with 2.5 mm)
-        shape_mask = _ragged(ctx, shape_mask, sl, float(radii[1:].mean()), zone == 1, rng)
-    alpha = rim_alpha(shape_mask, rim_vox=max(1.0, (1.5 if lobed else 2.5) / v))
-    core = draw_contrast(rng) + (RAGGED_CORE_GAIN if lobed else 0.0)
+    if lobed:
+        # ragged like the real ones of >= 300 voxels, with thin branches (``FOCAL_BRANCHES``)
+        # and the flat rim and cores of large lesions (``LARGE_RIM_MIN_ALPHA``)
+        minor = float(radii[1:].mean())
+        shape_mask = _ragged(ctx, shape_mask, sl, minor, zone == 1, rng)
+        branch_size = (
+            (0.6 * radii[0], 1.3 * radii[0]),  # semi-length, voxels
+            (max(0.25 * minor, 0.8), max(0.45 * minor, 1.0)),  # radii
+        )
+        n_branches = int(rng.integers(*FOCAL_BRANCHES)) - (kind == "flat")
+        _add_fingers(ctx, shape_mask, sl, grid, n_branches, rng, branch_size)
+        shape_mask = largest_piece(shape_mask)
+        alpha = rim_alpha(shape_mask, max(1.0, 1.5 / v), LARGE_RIM_MIN_ALPHA)
+        core = float(rng.uniform(*LARGE_CORES))
+    else:  # a 2 mm rim (2.5 mm until round 11)
+        alpha = rim_alpha(shape_mask, rim_vox=max(1.0, 2.0 / v))
+        core = draw_contrast(rng)
     record = {"zone": ZONES[zone], "shape": kind, "contrast": core}
     paint(canvas, sl, alpha, record)
 
@@ -231,11 +258,13 @@ def _add_fingers(
     grid: np.ndarray,
     n_fingers: int,
     rng: np.random.Generator,
+    size_vox: tuple[tuple[float, float], tuple[float, float]] | None = None,
 ) -> None:
-    """Add ``n_fingers`` Dawson's fingers to a confluent lesion's crop, in place: thin, slightly
-    bent ovoids (``FINGER_LENGTH_MM``, ``FINGER_RADIUS_MM``) rooted on the lesion's outer edge
-    (the half of its edge farther from the ventricles) and pointing away from the ventricles
-    (+- ~20 degrees), clipped to allowed WM."""
+    """Add ``n_fingers`` Dawson's fingers to a lesion's crop, in place: thin, slightly bent
+    ovoids rooted on the lesion's outer edge (the half of its edge farther from the
+    ventricles) and pointing away from the ventricles (+- ~20 degrees: the medullary veins run
+    radially), clipped to allowed WM. ``size_vox``: ranges of their semi-length and radii in
+    voxels (default ``FINGER_LENGTH_MM``, ``FINGER_RADIUS_MM``, for confluent lesions)."""
     if not shape_mask.any() or n_fingers == 0:
         return
     v = ctx.voxel_size_mm
@@ -245,12 +274,16 @@ def _add_fingers(
         return
     dist = lookup(ctx.template.vent_dist, ctx.coords[tuple(edge.T)], order=1)
     roots = edge[dist >= np.median(dist)]
+    v_len, v_rad = size_vox or (
+        tuple(x / v for x in FINGER_LENGTH_MM),
+        tuple(x / v for x in FINGER_RADIUS_MM),
+    )
     for _ in range(n_fingers):
         root = roots[rng.integers(len(roots))].astype(np.float32)
         direction = _ventricle_normal(ctx, root) + rng.normal(0.0, 0.3, 3)
         direction /= max(float(np.linalg.norm(direction)), 1e-6)
-        length = rng.uniform(*FINGER_LENGTH_MM) / v  # semi-axis: reaches ~1.8 x beyond the root
-        radii = np.array([length, *(rng.uniform(*FINGER_RADIUS_MM, size=2) / v)], np.float32)
+        length = rng.uniform(*v_len)  # semi-axis: reaches ~1.8 x beyond the root
+        radii = np.array([length, *rng.uniform(*v_rad, size=2)], np.float32)
         tip = root + direction * 0.8 * length
         frame = frame_along(direction, rng)
         bend = float(rng.uniform(-0.4, 0.4))
@@ -322,15 +355,13 @@ def _paint_band(
     sl, grid, shape_mask, _taper = _band_body(ctx, centre, rng)
     _add_fingers(ctx, shape_mask, sl, grid, int(rng.integers(3, 9)), rng)
     shape_mask = largest_piece(shape_mask)  # keep the band in one piece
-    # a 2 mm rim and cores as bright as the plaques': the tapered ends and the fingers are thin,
-    # and with focal lesions' 3 mm rim and cores the bands measured 0.1 dimmer than real ones
-    # (round 9 took the ragged gain off, as for the plaques; round 10's thinner, spikier bands
-    # have more edge: cores 1.7-2.1 -> 1.8-2.25)
-    alpha = rim_alpha(shape_mask, rim_vox=max(1.0, 2.0 / v))
+    # the flat rim and cores of large lesions (``LARGE_RIM_MIN_ALPHA``: a 2 mm rim down to
+    # 0.6 with cores of 1.8-2.25 until round 11)
+    alpha = rim_alpha(shape_mask, max(1.0, 1.5 / v), LARGE_RIM_MIN_ALPHA)
     record = {
         "zone": "periventricular",
         "shape": "confluent",
-        "contrast": rng.uniform(MIN_LESION_CONTRAST + 0.2, 2.25),
+        "contrast": rng.uniform(*LARGE_CORES),
     }
     paint(canvas, sl, alpha, record)
 
@@ -365,9 +396,9 @@ def _paint_plaque(
     those >= 300 voxels longest along Y). Painted one at a time on a deformed template (30
     draws, a one-off script), round 9's 2-5 rounder lobes with 0-3 short fingers measured
     elongation 2.25 and fill 0.56; these 3.8 and 0.25 (median 2,200 voxels: smaller, the
-    largest real ones are several lesions grown together). A soft rim (3 mm,
-    down to ``PLAQUE_RIM_MIN_ALPHA`` at the edge) makes its intensity fade towards the edge
-    like a real confluent plaque.
+    largest real ones are several lesions grown together). The rim and cores of large lesions
+    (``LARGE_RIM_MIN_ALPHA``): about as bright at the edge as inside, like a real plaque, which
+    then fades into the NAWM outside its outline (the fringe of ``flair.lesion_halo``).
     """
     v = ctx.voxel_size_mm
     r_main = rng.uniform(7.5, 10.5) / v  # (9-14 in round 9, with rounder, fewer lobes)
@@ -402,22 +433,15 @@ def _paint_plaque(
     shape_mask = _ragged(ctx, shape_mask, sl, r_main, True, rng)
     _add_fingers(ctx, shape_mask, sl, grid, int(rng.integers(6, 15)), rng)
     shape_mask = piece_at(shape_mask, root, r_main)
-    # a 3 mm rim (6 mm before the outline turned ragged: most of it is near an edge now)
-    alpha = rim_alpha(shape_mask, rim_vox=max(1.0, 3.0 / v), min_alpha=PLAQUE_RIM_MIN_ALPHA)
-    # a core about as bright as focal lesions, but with the soft rim most voxels sit below it:
-    # measured per lesion (median / NAWM), real lesions >= 300 voxels give 1.39-1.77 (median
-    # 1.49). Round 8's cores (1.9-2.5 + the ragged gain) matched that median but not the spread
-    # inside a lesion: pooled over 6 cases their 10th / 50th / 90th percentiles were 1.30 /
-    # 1.52 / 1.81 x NAWM against the real scans' 1.31 / 1.46 / 1.57 (a saturated white centre
-    # with a dim edge; a one-off measurement, not in the benchmark). Cores of 1.72-2.1 with the
-    # 0.45 rim and less mottle gave a per-lesion median of 1.38 in the benchmark once round 9's
-    # softer acquisition blur was in; 1.72-2.3 gives 1.42. Round 10's flat, spiky plaques are
-    # mostly edge: with those cores the benchmark's new row (pooled over every lesion >= 300
-    # voxels and every real scan) read 1.15 / 1.38 / 1.67 against the real 1.25 / 1.48 / 1.80
-    # (the one-off figures above came from fewer cases), so the cores went up to 1.8-2.45
+    alpha = rim_alpha(shape_mask, max(1.0, 1.5 / v), LARGE_RIM_MIN_ALPHA)
+    # Round 8-10 history of the cores: measured per lesion (median / NAWM), real lesions >= 300
+    # voxels give 1.39-1.77 (median 1.49). Round 8's bright cores (1.9-2.5) with a soft 6 mm rim
+    # matched that median but made a saturated white centre with a dim edge; rounds 9-10 (3 mm
+    # rim down to 0.45, cores 1.72-2.45) matched the spread pooled inside large lesions but, as
+    # round 11's edge profile showed, still with a brighter centre than the real ones'.
     record = {
         "zone": "periventricular",
         "shape": "plaque",
-        "contrast": rng.uniform(PLAQUE_MIN_CONTRAST + 0.08, 2.45),
+        "contrast": rng.uniform(*LARGE_CORES),
     }
     paint(canvas, sl, alpha, record)
