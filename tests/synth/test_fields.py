@@ -84,3 +84,19 @@ def test_warp_nearest_matches_nearest_grid_sample_and_is_zero_outside() -> None:
     # (ties at exact half-voxels may round either way; uniform draws hit none)
     np.testing.assert_array_equal(out, expected.astype(np.uint8))
     assert out.dtype == np.uint8 and (out == 0).sum() > (labels == 0).mean() * out.size
+
+
+def test_limit_blas_threads_leaves_one_blas_thread_in_the_process() -> None:
+    import subprocess
+    import sys
+
+    # (in a child: the limit is process-wide, and the test process keeps its own)
+    code = (
+        "import numpy, threadpoolctl\n"
+        "from mslesion.synth.fields import limit_blas_threads\n"
+        "limit_blas_threads()\n"
+        "blas = [d for d in threadpoolctl.threadpool_info() if d['user_api'] == 'blas']\n"
+        "assert blas and all(d['num_threads'] == 1 for d in blas), blas\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

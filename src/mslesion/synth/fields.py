@@ -45,6 +45,15 @@ def upsample_linear(lattice: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return out.reshape(*lead, x, y, z)
 
 
+def limit_blas_threads() -> None:
+    """One BLAS thread in this process (for worker processes: synth writers, DataLoader
+    workers). :func:`upsample_linear`'s matrix products would otherwise each start the BLAS
+    library's own thread pool in every worker, as many threads as cores per worker."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")
+
+
 def smooth_field(
     shape: tuple[int, int, int], cell_vox: float, rng: np.random.Generator, channels: int = 1
 ) -> np.ndarray:

@@ -209,7 +209,7 @@ def lesion_halo(
     Real MS lesions sit in "dirty" WM, not in a clean background, and raters outline the
     bright core: the fading edge outside their outline is what a model must not segment.
     """
-    if c.lesion_halo <= 0 and c.lesion_fringe <= 0 or not np.any(alpha > 0):
+    if (c.lesion_halo <= 0 and c.lesion_fringe <= 0) or not np.any(alpha > 0):
         return img
     # on the lesions' bounding box grown by the wider kernel's reach only: the same values (the
     # grown margin is 0, as the volume there), at about half the cost of the whole volume
@@ -324,7 +324,7 @@ def acquire(
     thick slices blur the anatomy only; the noise (sigma ``c.noise_gain / snr`` of WM) comes
     next; the registration to MNI space, which every real scan here went through, then
     interpolates anatomy and noise alike (``c.interp_mm``), which gives the noise its ~1 voxel
-    grain. (Blurring everything after the noise, as before, smoothed the noise to a quarter of
+    grain, and more so along Z for a 2D acquisition's thick slices (``c.through_plane_mm``). (Blurring everything after the noise, as before, smoothed the noise to a quarter of
     its sigma and left the images softer and cleaner than any real scan.)
     """
     # only the brain's bounding box (+ the filters' reach) is worked on: outside it the image

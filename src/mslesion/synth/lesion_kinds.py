@@ -241,14 +241,26 @@ def _paint_focal(
         )
         n_branches = int(rng.integers(*FOCAL_BRANCHES)) - (kind == "flat")
         _add_fingers(ctx, shape_mask, sl, grid, n_branches, rng, branch_size)
-        shape_mask = largest_piece(shape_mask)
-        alpha = rim_alpha(shape_mask, max(1.0, 1.5 / v), LARGE_RIM_MIN_ALPHA)
-        core = float(rng.uniform(*LARGE_CORES))
-    else:  # a 2 mm rim (2.5 mm until round 11)
-        alpha = rim_alpha(shape_mask, rim_vox=max(1.0, 2.0 / v))
-        core = draw_contrast(rng)
-    record = {"zone": ZONES[zone], "shape": kind, "contrast": core}
-    paint(canvas, sl, alpha, record)
+        _paint_large(ctx, canvas, sl, largest_piece(shape_mask), ZONES[zone], kind, rng)
+        return
+    # a 2 mm rim (2.5 mm until round 11)
+    alpha = rim_alpha(shape_mask, rim_vox=max(1.0, 2.0 / v))
+    paint(canvas, sl, alpha, {"zone": ZONES[zone], "shape": kind, "contrast": draw_contrast(rng)})
+
+
+def _paint_large(
+    ctx: PlacementContext,
+    canvas: LesionCanvas,
+    sl: tuple[slice, ...],
+    shape_mask: np.ndarray,
+    zone: str,
+    shape: str,
+    rng: np.random.Generator,
+) -> None:
+    """Paint a large lesion's bool crop with the flat rim and cores of large lesions
+    (``LARGE_RIM_MIN_ALPHA``: 1.5 mm rim, ``LARGE_CORES``): plaques, bands, merged focal ones."""
+    alpha = rim_alpha(shape_mask, max(1.0, 1.5 / ctx.voxel_size_mm), LARGE_RIM_MIN_ALPHA)
+    paint(canvas, sl, alpha, {"zone": zone, "shape": shape, "contrast": rng.uniform(*LARGE_CORES)})
 
 
 def _add_fingers(
@@ -351,19 +363,11 @@ def _paint_band(
     deformed template (20 draws, a one-off script) the bands measured elongation 2.45, fill
     0.33; now 3.6 and 0.32, with the real masks' lesions of 1,000-5,000 voxels at 3.7 and 0.24.
     """
-    v = ctx.voxel_size_mm
     sl, grid, shape_mask, _taper = _band_body(ctx, centre, rng)
     _add_fingers(ctx, shape_mask, sl, grid, int(rng.integers(3, 9)), rng)
     shape_mask = largest_piece(shape_mask)  # keep the band in one piece
-    # the flat rim and cores of large lesions (``LARGE_RIM_MIN_ALPHA``: a 2 mm rim down to
-    # 0.6 with cores of 1.8-2.25 until round 11)
-    alpha = rim_alpha(shape_mask, max(1.0, 1.5 / v), LARGE_RIM_MIN_ALPHA)
-    record = {
-        "zone": "periventricular",
-        "shape": "confluent",
-        "contrast": rng.uniform(*LARGE_CORES),
-    }
-    paint(canvas, sl, alpha, record)
+    # (a 2 mm rim down to 0.6 with cores of 1.8-2.25 until round 11)
+    _paint_large(ctx, canvas, sl, shape_mask, "periventricular", "confluent", rng)
 
 
 def _onto_wall(
@@ -433,15 +437,9 @@ def _paint_plaque(
     shape_mask = _ragged(ctx, shape_mask, sl, r_main, True, rng)
     _add_fingers(ctx, shape_mask, sl, grid, int(rng.integers(6, 15)), rng)
     shape_mask = piece_at(shape_mask, root, r_main)
-    alpha = rim_alpha(shape_mask, max(1.0, 1.5 / v), LARGE_RIM_MIN_ALPHA)
     # Round 8-10 history of the cores: measured per lesion (median / NAWM), real lesions >= 300
     # voxels give 1.39-1.77 (median 1.49). Round 8's bright cores (1.9-2.5) with a soft 6 mm rim
     # matched that median but made a saturated white centre with a dim edge; rounds 9-10 (3 mm
     # rim down to 0.45, cores 1.72-2.45) matched the spread pooled inside large lesions but, as
     # round 11's edge profile showed, still with a brighter centre than the real ones'.
-    record = {
-        "zone": "periventricular",
-        "shape": "plaque",
-        "contrast": rng.uniform(*LARGE_CORES),
-    }
-    paint(canvas, sl, alpha, record)
+    _paint_large(ctx, canvas, sl, shape_mask, "periventricular", "plaque", rng)

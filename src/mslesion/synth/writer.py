@@ -22,6 +22,7 @@ import numpy as np
 from mslesion.io.atomic import atomic_output, check_writable
 from mslesion.synth.anatomy import ZONES
 from mslesion.synth.config import SynthCase, SynthConfig
+from mslesion.synth.fields import limit_blas_threads
 from mslesion.synth.generate import generate_case
 
 EXAMPLE_SEED = 20240611  # the built-in example: fixed seed, medium lesion load, 1 mm
@@ -145,10 +146,12 @@ def write_dataset(
 def _one_torch_thread() -> None:
     # The first case ran torch's OpenMP pool in the parent; a forked child that enters an
     # OpenMP region of its own then hangs for ever. One thread per worker never enters one
-    # (and is what a pool of single-case processes wants anyway), as in DataLoader workers.
+    # (and is what a pool of single-case processes wants anyway), as in DataLoader workers;
+    # the same for the BLAS library's pool.
     import torch
 
     torch.set_num_threads(1)
+    limit_blas_threads()
 
 
 def write_example(outdir: str | Path, overwrite: bool = False) -> tuple[Path, Path]:

@@ -41,6 +41,7 @@ from mslesion.io.atomic import write_text_atomic
 from mslesion.io.cases import Case
 from mslesion.losses import BCEDiceLoss
 from mslesion.models import build_model
+from mslesion.synth.fields import limit_blas_threads
 from mslesion.train import checkpointing as ckpt_io
 from mslesion.train.budget import next_epoch_patches
 from mslesion.train.config import TrainConfig, dump_config
@@ -247,6 +248,7 @@ def epoch_loader(
 
 
 def _seed_worker(worker_id: int) -> None:
+    limit_blas_threads()  # (torch itself runs one thread per DataLoader worker)
     seed = torch.initial_seed() % (2**32)
     np.random.seed(seed)  # noqa: NPY002
     random.seed(seed)
