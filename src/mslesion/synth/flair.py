@@ -324,8 +324,9 @@ def acquire(
     thick slices blur the anatomy only; the noise (sigma ``c.noise_gain / snr`` of WM) comes
     next; the registration to MNI space, which every real scan here went through, then
     interpolates anatomy and noise alike (``c.interp_mm``), which gives the noise its ~1 voxel
-    grain, and more so along Z for a 2D acquisition's thick slices (``c.through_plane_mm``). (Blurring everything after the noise, as before, smoothed the noise to a quarter of
-    its sigma and left the images softer and cleaner than any real scan.)
+    grain, and more so along Z for a 2D acquisition's thick slices (``c.through_plane_mm``).
+    (Blurring everything after the noise, as before, smoothed the noise to a quarter of its
+    sigma and left the images softer and cleaner than any real scan.)
     """
     # only the brain's bounding box (+ the filters' reach) is worked on: outside it the image
     # is 0 and ends up 0, and the two blurs and the noise cost ~half as much on the box
