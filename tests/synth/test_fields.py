@@ -100,3 +100,25 @@ def test_limit_blas_threads_leaves_one_blas_thread_in_the_process() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_ventricle_enlargement_pulls_sampling_towards_the_centre_widening_more_than_lengthening(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mslesion.synth import fields
+
+    centre = np.array([20.0, 24.0, 18.0], np.float32)
+
+    def sampled(enlargement: tuple[float, float]) -> np.ndarray:
+        monkeypatch.setattr(fields, "VENTRICLE_ENLARGEMENT", enlargement)
+        grid = random_sampling_grid(SHAPE, 2.0, np.random.default_rng(5), centre, True, None)
+        return grid[...]
+
+    # the same draws either way: the difference is the enlargement alone (voxels, (x, y, z))
+    pull = sampled((0.5, 0.5)) - sampled((0.0, 0.0))
+    lateral, anterior = pull[28, 24, 18], pull[20, 32, 18]  # 8 voxels from the centre
+    # sampled nearer (the ventricle grows), about along X (the case's own rotation and warp
+    # tilt the offset a little)
+    assert lateral[0] < -0.5 and abs(lateral[1]) < 0.15 * abs(lateral[0])
+    assert anterior[1] < 0 and abs(anterior[1]) < 0.7 * abs(lateral[0])  # less along Y
+    assert np.abs(pull[0, 0, 0]).max() < 0.2 * np.abs(lateral).max()  # fades far away

@@ -73,6 +73,11 @@ def _rotation(angles_rad: np.ndarray) -> np.ndarray:
     return rz @ ry @ rx
 
 
+#: Range of the ventricle enlargement (the sampling pulls towards the ventricles' centre by
+#: this share, fading as a Gaussian of ``VENTRICLE_REACH_MM`` (x, y, z) sigma). Round 11: from
+#: 0-0.35 and 22 mm round, whose ventricles were smaller than most real MS ones (CSF-dark share
+#: of the atlas' ventricle region 0.18-0.26 vs 0.10-0.52, median 0.35; a one-off script).
+VENTRICLE_ENLARGEMENT, VENTRICLE_REACH_MM = (0.25, 0.6), (22.0, 36.0, 22.0)
 LATTICE_MM = 4.0  # the deformation is smooth at this scale, so it is computed on a coarse lattice
 
 
@@ -107,9 +112,10 @@ def random_sampling_grid(
 
     Composes a small rotation (<= 6 deg per axis), anisotropic scaling (0.92-1.08), a smooth
     elastic displacement (std ~2 mm, correlation ~30 mm) and ventricle enlargement (points near
-    the ventricles sample closer to their centre, so the ventricles grow by up to ~35 %). All
-    of it is evaluated on a lattice every ``LATTICE_MM`` mm and upsampled trilinearly (exact
-    for the affine part), which is ~10x cheaper than evaluating it per voxel.
+    the ventricles sample closer to their centre, so the ventricles widen:
+    ``VENTRICLE_ENLARGEMENT``). All of it is evaluated on a lattice every ``LATTICE_MM`` mm
+    and upsampled trilinearly (exact for the affine part), which is ~10x cheaper than
+    evaluating it per voxel.
 
     ``hemisphere_shear`` = (x index of the midline, weight (Y, Z) float32 in [0, 1]) slides
     the two hemispheres against each other along the falx, by a smooth random y/z offset
@@ -131,11 +137,13 @@ def random_sampling_grid(
         cell = 30.0 / voxel_size_mm / step  # elastic correlation length, in lattice cells
         elastic = smooth_field(coarse, cell, rng, channels=3) * np.float32(2.0 / voxel_size_mm)
         coords += np.moveaxis(elastic, 0, -1)
-        enlarge = np.float32(rng.uniform(0.0, 0.35))
-        sigma = 22.0 / voxel_size_mm
+        enlarge = np.float32(rng.uniform(*VENTRICLE_ENLARGEMENT))
+        # (x, y, z) reach of the enlargement: the lateral ventricles run ~80 mm front to back
+        sigma = np.array(VENTRICLE_REACH_MM, np.float32) / np.float32(voxel_size_mm)
         rel = coords - ventricle_centre.astype(np.float32)
-        weight = np.exp(-(rel**2).sum(-1, keepdims=True) / np.float32(2 * sigma * sigma))
-        coords -= enlarge * rel * weight
+        weight = np.exp(-((rel / sigma) ** 2).sum(-1, keepdims=True) / np.float32(2))
+        # they widen (x, z) more than they lengthen (y)
+        coords -= enlarge * rel * weight * np.array([1.0, 0.5, 1.0], np.float32)
         if hemisphere_shear is not None:
             coords += hemisphere_offsets(pts, voxel_size_mm, step, *hemisphere_shear, rng)
     else:
