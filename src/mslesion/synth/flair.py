@@ -16,9 +16,9 @@ from mslesion.infer.crop import brain_box
 from mslesion.synth.fields import smooth_field
 from mslesion.synth.lesions import MIN_LESION_CONTRAST
 
-#: Gaussian sigma (mm) of the lesions' narrow bright fringe, and the range of its lift at the
-#: edge (``Contrast.lesion_fringe``).
-FRINGE_SIGMA_MM, FRINGE_RANGE = 1.0, (0.1, 0.3)
+#: Gaussian sigma (mm) of the faint halo around lesions (``Contrast.lesion_halo``) and of their
+#: narrow bright fringe, and the range of the fringe's lift at the edge (``lesion_fringe``).
+HALO_SIGMA_MM, FRINGE_SIGMA_MM, FRINGE_RANGE = 3.0, 1.0, (0.1, 0.3)
 #: Share of cases drawn as 2D acquisitions (thick axial slices), and the range of their extra
 #: through-plane resampling blur (sigma, mm; ``Contrast.through_plane_mm``).
 TWO_D_SHARE, THROUGH_PLANE_MM = 0.6, (0.8, 1.6)
@@ -79,9 +79,8 @@ class Contrast:
             # with noise too smooth (noise_corr 0.62 vs 0.49): a wider resolution blur (0.15-0.6
             # before), a lighter interpolation (0.5-0.75) and 1.2 x the noise gave 0.256 and
             # 0.48 (noise_hf 0.045 vs 0.051; synth_realism.py --n 4). Round 11 split the cases
-            # into 2D and 3D acquisitions (see ``two_d``)
-            # (3D acquisitions: a sharper 0.2-0.55 mm since round 11; the real 3D scans' edges
-            # measure edge_p90 0.28-0.37, the 2D ones' 0.19-0.32)
+            # into 2D and 3D acquisitions (see ``two_d``); the 3D ones get a sharper 0.2-0.55 mm
+            # (the real 3D scans' edges measure edge_p90 0.28-0.37, the 2D ones' 0.19-0.32)
             psf_mm=float(rng.uniform(0.35, 0.85) if two_d else rng.uniform(0.2, 0.55)),
             interp_mm=float(rng.uniform(0.45, 0.7)),
             noise_gain=float(
@@ -213,11 +212,11 @@ def lesion_halo(
         return img
     # on the lesions' bounding box grown by the wider kernel's reach only: the same values (the
     # grown margin is 0, as the volume there), at about half the cost of the whole volume
-    reach = int(2.5 * 3.0 / voxel_size_mm + 0.5) + 1
+    reach = int(2.5 * HALO_SIGMA_MM / voxel_size_mm + 0.5) + 1
     box = brain_box(alpha > 0, reach)
     inside = (alpha[box] > 0).astype(np.float32)
     weight = np.zeros_like(inside)
-    for sigma_mm, gain in ((3.0, c.lesion_halo), (FRINGE_SIGMA_MM, c.lesion_fringe)):
+    for sigma_mm, gain in ((HALO_SIGMA_MM, c.lesion_halo), (FRINGE_SIGMA_MM, c.lesion_fringe)):
         if gain > 0:
             part = ndimage.gaussian_filter(inside, sigma_mm / voxel_size_mm, truncate=2.5)
             weight += np.minimum(part * np.float32(2.0), np.float32(1.0)) * np.float32(gain)

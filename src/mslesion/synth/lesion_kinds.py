@@ -192,7 +192,8 @@ def _paint_focal(
     rng: np.random.Generator,
 ) -> None:
     """One focal lesion of about ``volume_mm3`` (before clipping to allowed tissue) at
-    ``centre`` (output voxels): a lumpy, bent ellipsoid with extra lobes merged on."""
+    ``centre`` (output voxels): a lumpy, bent ellipsoid with extra lobes merged on; drawn
+    larger than ``LOBED_FROM_MM3``, a ragged, branched chain painted as a large lesion."""
     v = ctx.voxel_size_mm
     lobed = volume_mm3 > LOBED_FROM_MM3  # merged lesions, with a ragged outline
     volume_mm3 *= RAGGED_VOLUME_GAIN if lobed else 1.0  # (the outline cuts some away)
