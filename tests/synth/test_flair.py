@@ -15,6 +15,7 @@ SHAPE = (40, 40, 40)
 
 def _acquire(img: np.ndarray, snr: float | None = 10.0, seed: int = 0, **contrast) -> np.ndarray:
     contrast.setdefault("through_plane_mm", 0.0)
+    contrast.setdefault("recon_mm", 0.0)
     c = replace(Contrast.draw(np.random.default_rng(0)), scale=1.0, **contrast)
     brain = np.ones(img.shape, bool)
     return acquire(img.copy(), brain, 1.0, c, np.random.default_rng(seed), snr, None)
@@ -36,6 +37,22 @@ def test_noise_is_white_without_interpolation_and_grainy_with_it() -> None:
     # the interpolation smooths noise: correlated neighbours, lower sigma
     assert _neighbour_corr(grainy) > 0.3
     assert grainy[5:-5, 5:-5, 5:-5].std() < 0.7 * white[5:-5, 5:-5, 5:-5].std()
+
+
+def test_reconstruction_correlates_the_noise_without_lowering_it() -> None:
+    # the complex noise correlated before the magnitude (3D acquisitions' k-space
+    # reconstruction): grainy like the interpolation's, but at the full sigma, and the noise
+    # floor where there is no signal stays that of the full sigma (Rician mean 1.25 sigma)
+    flat = np.ones(SHAPE, np.float32)
+    white = _acquire(flat, psf_mm=0.0, interp_mm=0.0, noise_gain=1.0)
+    recon = _acquire(flat, psf_mm=0.0, interp_mm=0.0, noise_gain=1.0, recon_mm=0.7)
+    assert abs(_neighbour_corr(white)) < 0.05 and _neighbour_corr(recon) > 0.3
+    assert recon[5:-5, 5:-5, 5:-5].std() == pytest.approx(0.1, rel=0.1)
+    empty = np.zeros(SHAPE, np.float32)
+    floor = _acquire(empty, psf_mm=0.0, interp_mm=0.0, noise_gain=1.0, recon_mm=0.7)
+    blurred = _acquire(empty, psf_mm=0.0, interp_mm=0.7, noise_gain=1.0)
+    assert floor[5:-5, 5:-5, 5:-5].mean() == pytest.approx(0.1 * np.sqrt(np.pi / 2), rel=0.1)
+    assert floor[5:-5, 5:-5, 5:-5].std() > 2 * blurred[5:-5, 5:-5, 5:-5].std()
 
 
 def test_thick_slices_smooth_signal_and_noise_along_z_only() -> None:

@@ -21,6 +21,18 @@ def test_same_seed_same_arrays_and_other_seed_differs(small_case: SynthCase) -> 
     assert not np.array_equal(other.lesion_mask, small_case.lesion_mask)
 
 
+def test_same_bytes_whatever_the_callers_blas_threads(small_case: SynthCase) -> None:
+    # the matrix products of the smooth fields round differently with the BLAS thread count
+    # (a writer's or DataLoader's workers run one thread, the main process as many as cores:
+    # ``small_case`` was made with those)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        single = generate_case(small_case.seed, SMALL)
+    np.testing.assert_array_equal(single.flair, small_case.flair)
+    np.testing.assert_array_equal(single.lesion_mask, small_case.lesion_mask)
+
+
 def test_shapes_dtypes_and_affine(small_case: SynthCase) -> None:
     shape, affine = mni_grid(3.0)
     assert shape == (61, 73, 61)

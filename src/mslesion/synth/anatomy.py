@@ -290,7 +290,9 @@ def _build_template_1mm() -> Template:
     band = cortical_band(pial_depth, cerebellum, MNI_AFFINE_1MM)
     sulci = extra_sulci(wm_sharp, sulci, pial_depth, band, MNI_AFFINE_1MM, rng)
     gm_sharp, wm_sharp, sulci = thin_cortex(gm_sharp, wm_sharp, sulci, outer, band)
-    sulci = cerebellar_folia(gm_sharp, sulci, cerebellum, MNI_AFFINE_1MM, rng)
+    gm_sharp, wm_sharp, sulci = cerebellar_folia(
+        gm_sharp, wm_sharp, sulci, cerebellum, MNI_AFFINE_1MM, rng
+    )
     # where each case's atrophy moves the cortical pia in: the final sulcal lines count as pia
     # (the 20 mm cap is far beyond any atrophy depth; the cerebellum and brainstem keep theirs)
     pial_mm = ndimage.distance_transform_edt(~(outer | (sulci > 0.5)))
@@ -360,12 +362,12 @@ def _resample_to(tpl: Template, voxel_size_mm: float) -> Template:
     )
 
 
-# 12: extra sulci drawn per hemisphere;
+# 13: WM laminae in the cerebellar folia; 12: extra sulci drawn per hemisphere;
 # 11: the pial depth map for cortical atrophy (``pial_mm``); 10: only the lateral ventricles
 # count as ventricles (not the fissures); 9: thin extra sulci
 # that spare the gyral WM, cortex thinned to 3 mm from the pia, the interhemispheric fissure as
 # pia; 8: leaning extra sulci, WM sharpened vs its local peak
-_CACHE_VERSION = 12
+_CACHE_VERSION = 13
 _FIELDS = (
     "gm",
     "wm",

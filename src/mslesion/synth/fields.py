@@ -7,6 +7,7 @@ few seconds on one core.
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -52,6 +53,14 @@ def limit_blas_threads() -> None:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1, user_api="blas")
+
+
+def one_blas_thread() -> contextlib.AbstractContextManager[object]:
+    """Context: one BLAS thread inside it (the previous limits restored after). Results of
+    :func:`upsample_linear` then do not depend on the machine's or the caller's thread count."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(1, user_api="blas")
 
 
 def smooth_field(

@@ -47,7 +47,7 @@ SIZE_SIGMA = 1.5
 #: 640 voxels, the largest 1,070; round 7 drew up to 6 cm^3 (one case: 32 % of lesion voxels).
 INFRA_MAX_MM3 = 600.0
 #: Dimmest lesion core / WM ratio any lesion gets (focal lesions draw 1.65-2.0; large ones,
-#: ``lesion_kinds.LARGE_CORES``, 1.65-1.95). Must stay above the brightest NAWM
+#: ``lesion_large.LARGE_CORES``, 1.65-1.95). Must stay above the brightest NAWM
 #: (``flair.NAWM_RANGE``: WM <= 1.3) for mask exactness.
 MIN_LESION_CONTRAST = 1.6
 #: Lesion rim weight: the dimmest mask voxel is still 70 % of the way to the core (60 % until
