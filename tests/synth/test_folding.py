@@ -21,6 +21,7 @@ from mslesion.synth.folding import (
     _laminae,
     cerebellum_region,
     extra_sulci,
+    narrow_fissure,
     thin_cortex,
 )
 from mslesion.synth.lesion_large import LARGE_MIN_CONTRAST, LARGE_RIM_MIN_ALPHA
@@ -190,6 +191,27 @@ def test_laminae_run_midway_between_fissures_thicker_for_branches_and_stop_below
     cerebellum &= _infratentorial_region(tpl.shape, tpl.affine)
     outer = ndimage.distance_transform_edt(cerebellum & ((tpl.gm + tpl.wm) > 0.5))
     assert (tpl.wm[(outer > 4) & (outer < 8)] > 0.5).mean() > 0.4  # (0.28 before)
+
+
+def test_narrow_fissure_pulls_the_hemispheres_together_where_the_weight_says() -> None:
+    # tissue (1) with a 5-voxel CSF gap (0) round the midline at x index 20
+    tissue = np.ones((41, 4, 3), np.float32)
+    tissue[18:23] = 0.0
+    weight = np.zeros((4, 3), np.float32)
+    weight[:2] = 1.0  # the fissure in the first two rows of (y, z), crossing tissue elsewhere
+    (out,) = narrow_fissure((tissue,), 20.0, weight)
+    gap = (out[:, :2] < 0.5).sum(0)
+    assert (gap < 5).all() and (gap >= 1).all()  # narrower, but still open at the midline
+    assert out[20, 0, 0] == 0.0
+    np.testing.assert_array_equal(out[:, 2:], tissue[:, 2:])  # weight 0: untouched
+    np.testing.assert_array_equal(out[:5], tissue[:5])  # far from the midline: untouched
+    np.testing.assert_array_equal(out[36:], tissue[36:])
+    # the build's template: the fissure above the corpus callosum (MNI x = 0 is index 90) is
+    # CSF at the midline voxel only (the average held 0.3 CSF 1 mm either side)
+    tpl = mni_template(1.0)
+    frontal = tpl.csf[:, 160:180, 105:115]
+    assert frontal[90].mean() > 0.3
+    assert max(frontal[89].mean(), frontal[91].mean()) < 0.15  # (0.40 before)
 
 
 def test_fine_grain_adds_high_frequency_texture() -> None:

@@ -23,6 +23,8 @@ from mslesion.synth.folding import (
     cerebellum_region,
     cortical_band,
     extra_sulci,
+    fissure_weight_yz,
+    narrow_fissure,
     non_cortical_grey,
     thin_cortex,
 )
@@ -256,6 +258,11 @@ def _build_template_1mm() -> Template:
     gm = _nilearn_on_mni_grid("gm")
     wm = _nilearn_on_mni_grid("wm")
     t1 = _nilearn_on_mni_grid("t1")
+    infra = _infratentorial_region(MNI_SHAPE_1MM, MNI_AFFINE_1MM)
+    # the average's ~3 mm interhemispheric fissure narrowed: the hemispheres pulled together
+    # where the midline is fissure (medial cortex within 4 mm of it)
+    midline, fissure = fissure_weight_yz(gm + wm, wm, infra, MNI_AFFINE_1MM, reach_vox=4)
+    gm, wm, t1 = narrow_fissure((gm, wm, t1), midline, fissure)
     tissue = gm + wm
     # Brain hull: GM+WM closed over sulci and with ventricles filled; CSF is what the hull adds.
     hull = ndimage.binary_closing(
@@ -275,7 +282,6 @@ def _build_template_1mm() -> Template:
     ventricles = _lateral_ventricles(csf, hull, depth)
     vent_dist = np.minimum(ndimage.distance_transform_edt(~ventricles), 40.0).astype(np.float32)
 
-    infra = _infratentorial_region(MNI_SHAPE_1MM, MNI_AFFINE_1MM)
     wm_sharp = _sharpen_wm(wm, tissue)
     sulci = _sulcal_lines(wm_sharp, hull, depth, infra)
     # The ridge detector marks the whole interhemispheric fissure, which the average widened:
@@ -362,12 +368,13 @@ def _resample_to(tpl: Template, voxel_size_mm: float) -> Template:
     )
 
 
-# 13: WM laminae in the cerebellar folia; 12: extra sulci drawn per hemisphere;
+# 14: a narrower interhemispheric fissure; 13: WM laminae in the cerebellar folia;
+# 12: extra sulci drawn per hemisphere;
 # 11: the pial depth map for cortical atrophy (``pial_mm``); 10: only the lateral ventricles
 # count as ventricles (not the fissures); 9: thin extra sulci
 # that spare the gyral WM, cortex thinned to 3 mm from the pia, the interhemispheric fissure as
 # pia; 8: leaning extra sulci, WM sharpened vs its local peak
-_CACHE_VERSION = 13
+_CACHE_VERSION = 14
 _FIELDS = (
     "gm",
     "wm",

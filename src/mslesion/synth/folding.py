@@ -261,3 +261,75 @@ def thin_cortex(
         (wm + to_wm).astype(np.float32),
         (sulci * (1.0 - deep)).astype(np.float32),
     )
+
+
+def fissure_weight_yz(
+    tissue: np.ndarray,
+    wm: np.ndarray,
+    infra: np.ndarray,
+    affine: np.ndarray,
+    reach_vox: int = 1,
+) -> tuple[float, np.ndarray]:
+    """(x index of the midline, weight (Y, Z) float32 in [0, 1]): 1 where the midline is the
+    interhemispheric fissure (brain tissue within ``reach_vox`` voxels of it, no WM, no deep
+    grey, not ``infra``), fading to 0 within ~8 mm of what crosses the midline (corpus
+    callosum, commissures, thalami, brainstem, vermis). ``tissue``: (X, Y, Z) share of brain
+    tissue; ``wm`` its WM share; ``infra`` bool; ``affine`` diagonal."""
+    voxel_mm = abs(float(affine[0, 0]))
+    midline = float(-affine[0, 3] / affine[0, 0])
+    centre = int(round(midline))
+    slab = slice(max(centre - 1, 0), centre + 2)
+    near = slice(max(centre - reach_vox, 0), centre + reach_vox + 1)
+    inside = tissue[near].max(0) > 0.5
+    crossing = (wm[slab].max(0) > 0.5) | infra[slab].any(0)
+    crossing |= non_cortical_grey(tissue.shape, affine)[centre]
+    reach = max(int(round(8.0 / voxel_mm)), 1)
+    free = inside & ~ndimage.binary_dilation(crossing, iterations=reach)
+    weight = ndimage.gaussian_filter(free.astype(np.float32), 2.0 / voxel_mm)
+    return midline, np.clip(weight * 1.5, 0.0, 1.0).astype(np.float32)
+
+
+#: How far (mm) :func:`narrow_fissure` pulls each hemisphere's medial surface towards the
+#: midline, and over what distance from it (mm) the pull fades out.
+FISSURE_PULL_MM, FISSURE_PULL_REACH_MM = 1.5, 10.0
+
+
+def narrow_fissure(
+    volumes: tuple[np.ndarray, ...], midline: float, weight_yz: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """The 1 mm ``volumes`` (X, Y, Z) with both hemispheres pulled towards the midline by up to
+    ``FISSURE_PULL_MM`` where ``weight_yz`` (:func:`fissure_weight_yz`) is 1: a voxel ``d`` mm
+    from the midline takes the value ``d + pull`` mm out (linear along X), the pull rising
+    over the first mm and fading to 0 at ``FISSURE_PULL_REACH_MM``.
+
+    The MNI152 average holds the interhemispheric fissure ~3 mm wide (CSF 0.3-0.7 at x = -1, 0,
+    +1 mm above the corpus callosum, wider behind); a real one is a thin falx between two
+    medial cortices. A sagittal slice a degree or two off the midline, as the midline slice
+    of most deformed cases is, ran inside it and showed a dark frontal lobe (round 12's
+    benchmark figure), where a real midline slice shows the medial cortex. Hand-written: a
+    resampling along X only, with no library call for a displacement this local.
+    """
+    reach = int(np.ceil(FISSURE_PULL_REACH_MM)) + 1
+    lo = max(int(np.floor(midline)) - reach, 0)
+    hi = min(int(np.ceil(midline)) + reach + 1, volumes[0].shape[0])
+    d = np.arange(lo, hi, dtype=np.float32) - np.float32(midline)  # mm, signed
+    dist = np.abs(d)
+    pull = (
+        FISSURE_PULL_MM
+        * np.minimum(dist, 1.0)
+        * np.clip((FISSURE_PULL_REACH_MM - dist) / (FISSURE_PULL_REACH_MM - 1.0), 0.0, 1.0)
+    )
+    # source x index per (x, y, z) of the slab: further from the midline by pull x weight
+    shift = (np.sign(d) * pull)[:, None, None] * weight_yz[None]
+    src = np.arange(lo, hi, dtype=np.float32)[:, None, None] + shift
+    src = np.clip(src, 0, volumes[0].shape[0] - 1.001)
+    below = np.floor(src).astype(np.int64)
+    frac = (src - below).astype(np.float32)
+    out = []
+    for vol in volumes:
+        moved = vol.copy()
+        a = np.take_along_axis(vol, below, axis=0)
+        b = np.take_along_axis(vol, below + 1, axis=0)
+        moved[lo:hi] = a * (1 - frac) + b * frac
+        out.append(moved.astype(vol.dtype, copy=False))
+    return tuple(out)

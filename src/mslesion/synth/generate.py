@@ -12,7 +12,6 @@ from typing import Any
 
 import cc3d
 import numpy as np
-from scipy import ndimage
 
 from mslesion.synth.anatomy import ZONES, Template, mni_template
 from mslesion.synth.atrophy import atrophy_depth_mm, cortical_atrophy
@@ -33,7 +32,7 @@ from mslesion.synth.flair import (
     texture_and_bias,
     tissue_image,
 )
-from mslesion.synth.folding import non_cortical_grey
+from mslesion.synth.folding import fissure_weight_yz
 from mslesion.synth.lesion_kinds import place_procedural
 from mslesion.synth.lesions import LesionCanvas, PlacementContext, allowed_region
 
@@ -49,22 +48,12 @@ _INFRATENTORIAL = next(k for k, name in ZONES.items() if name == "infratentorial
 
 @functools.lru_cache(maxsize=4)
 def _fissure_weight(voxel_size_mm: float) -> tuple[float, np.ndarray]:
-    """(x index of the midline, weight (Y, Z) float32 in [0, 1]) for the hemisphere shear of
-    :func:`mslesion.synth.fields.hemisphere_offsets`: 1 where the midline is the
-    interhemispheric fissure (no WM, no deep grey, not infratentorial), fading to 0 within
-    ~8 mm of what crosses the midline (corpus callosum, commissures, thalami, brainstem,
-    vermis), which must not be torn."""
+    """(x index of the midline, weight (Y, Z)) for the hemisphere shear of
+    :func:`mslesion.synth.fields.hemisphere_offsets` (:func:`folding.fissure_weight_yz` on the
+    template: where the midline is the fissure, which the shear must not tear elsewhere)."""
     tpl = mni_template(voxel_size_mm)
-    midline = float(-tpl.affine[0, 3] / tpl.affine[0, 0])
-    centre = int(round(midline))
-    slab = slice(max(centre - 1, 0), centre + 2)
-    tissue = (tpl.gm + tpl.wm + tpl.csf)[slab].max(0) > 0.5
-    crossing = (tpl.wm[slab].max(0) > 0.5) | (tpl.zones[slab] == _INFRATENTORIAL).any(0)
-    crossing |= non_cortical_grey(tpl.shape, tpl.affine)[centre]
-    reach = max(int(round(8.0 / voxel_size_mm)), 1)
-    free = tissue & ~ndimage.binary_dilation(crossing, iterations=reach)
-    weight = ndimage.gaussian_filter(free.astype(np.float32), 2.0 / voxel_size_mm)
-    return midline, np.clip(weight * 1.5, 0.0, 1.0).astype(np.float32)
+    tissue = tpl.gm + tpl.wm + tpl.csf
+    return fissure_weight_yz(tissue, tpl.wm, tpl.zones == _INFRATENTORIAL, tpl.affine)
 
 
 #: Version of the images a seed produces. Bump it whenever the same seed and settings give

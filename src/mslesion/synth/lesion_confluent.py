@@ -48,7 +48,8 @@ PLAQUE_FORWARD_SHARE = 0.7
 #: voxels have a largest lesion of 2,500-47,000 voxels (median ~7,500), 8 of them >= 15,000;
 #: the largest are masses along one or both ventricles (open_ms_data patients 6, 12, 19, 21:
 #: 24,700-46,900).
-#: Until round 12 the largest synthetic lesion was 2,900-9,200 voxels (12 cases).
+#: Until round 12 the largest synthetic lesion was 2,900-9,200 voxels (12 cases); with masses
+#: 1,600-27,000 (16 cases, median ~7,500).
 MASS_SHARE = {"low": 0.0, "medium": 0.15, "high": 0.4}
 #: A mass: its lumpy thickness on the wall (mm, before the ragged cut), the share of masses on
 #: both ventricles (the rest on one), the share of the ventricle's length it covers, its number
@@ -56,6 +57,9 @@ MASS_SHARE = {"low": 0.0, "medium": 0.15, "high": 0.4}
 #: masses reach far into the corona radiata.
 MASS_THICK_MM, MASS_BOTH_SIDES, MASS_COVER = (2.5, 5.0), 0.6, (0.6, 1.0)
 MASS_FINGERS, MASS_FINGER_LENGTH_MM, MASS_FINGER_RADIUS_MM = (20, 45), (4.0, 12.0), (1.0, 2.5)
+#: How patchy a mass is along the wall: its thickness is x clip(a + b x a smooth ~15 mm field,
+#: 0.4, 1.6), (a, b) = this.
+MASS_PATCHES = (0.6, 0.8)
 
 
 def band_body(
@@ -177,10 +181,12 @@ def paint_mass(
     fill 0.05-0.10 on both sides, 0.09-0.26 on one); a plaque or band reaches that only where
     several merge. Where the cuff runs along
     and across is decided in template space (its Y in mm, its side of the midline), so the mass
-    follows the deformed ventricles. Painted alone on the undeformed template (8 draws, a
-    one-off script), 2,800-37,000 voxels (median ~10,000), fill 0.14-0.30, 0.2-0.5 s each;
-    merged with the plaques and lesions round it, the largest lesion of 16 medium and high
-    cases measured 1,500-55,000 voxels, 4 of them >= 25,000 (9,200 at most before masses).
+    follows the deformed ventricles. Its thickness is patchy along the wall
+    (``MASS_PATCHES``). Painted alone on the undeformed template (8 draws, a one-off script),
+    3,400-15,800 voxels (median ~6,500), fill 0.10-0.33, 0.2-0.5 s each; merged with the
+    plaques and lesions round it, it makes a case's largest lesion: of 16 medium and high
+    cases, 1,600-27,000 voxels, median ~7,500, as in the real masks (9,200 at most before
+    masses; 55,000, evenly thick).
     """
     v = ctx.voxel_size_mm
     tpl = ctx.template
@@ -212,7 +218,12 @@ def paint_mass(
     run = np.clip(inside_mm / 8.0 + 0.5, 0.0, 1.0)
     if side:
         run *= np.sign(where[..., 0] - midline) == side
-    thickness = (thick_mm * (1.0 + 0.45 * fine) + 2.0 * broad) * run / v
+    # patchy along the wall (~15 mm patches, 0.4-1.6 x as thick; drawn evenly thick the cuff
+    # read as a bright ring traced round the whole ventricle, and where patches left the wall
+    # bare it broke into pieces, of which only the largest was kept)
+    patch = coarse_noise(vent.shape, tuple(max(3, int(s * v / 15)) for s in vent.shape), rng)
+    patch = np.clip(MASS_PATCHES[0] + MASS_PATCHES[1] * patch, 0.4, 1.6)
+    thickness = (thick_mm * (1.0 + 0.45 * fine) + 2.0 * broad) * run * patch / v
     body = (vent > 0) & (vent <= thickness) & ctx.allowed[sl]
     body = ragged(ctx, body, sl, thick_mm / v, True, rng)
     finger_size = (
