@@ -321,9 +321,10 @@ def rician_noise(
     (voxels) before the magnitude is taken, at the same std ``sigma``: a scanner's k-space
     reconstruction (apodisation, zero-filled interpolation) correlates the complex noise without
     lowering it, unlike a blur of the magnitude image, which also lowers the noise floor's
-    share of the signal. (Why it matters: the real 3D scans here read 0.11-0.15 x NAWM of fine
-    residual in the WM and ~0.10 in the ventricles, whose mean stays at 0.15-0.17; noise that
-    strong before a blur would have lifted the ventricles to ~0.6.)
+    share of the signal. (Why it matters: the real 3D scans here read ~0.10 x NAWM of fine
+    residual in the ventricles, whose mean stays at 0.15-0.17; blurred after the magnitude,
+    noise that strong would have needed a sigma whose floor, 1.25 sigma, put the ventricles at
+    ~0.6, an estimate.)
     """
     s = np.float32(sigma)
     channels = []
