@@ -50,9 +50,7 @@ def limit_blas_threads() -> None:
     """One BLAS thread in this process (for worker processes: synth writers, DataLoader
     workers). :func:`upsample_linear`'s matrix products would otherwise each start the BLAS
     library's own thread pool in every worker, as many threads as cores per worker."""
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1, user_api="blas")
+    one_blas_thread()  # (the limit applies when made; not used as a context, it stays)
 
 
 def one_blas_thread() -> contextlib.AbstractContextManager[object]:

@@ -78,8 +78,10 @@ def _fissure_weight(voxel_size_mm: float) -> tuple[float, np.ndarray]:
 #: lobed focal lesions, flatter and dimmer lesion interiors with a bright fringe outside the
 #: mask, 60 % of the cases smooth through the slices like 2D acquisitions, the rest sharper and
 #: noisier, wider ventricles; the faster separable upsampling alone changes the random layout
-#: of a seed); 14: round 12 (confluent masses cuffing the ventricles in some medium and high
-#: loads, 3D cases' noise correlated before the magnitude, every case made on one BLAS thread).
+#: of a seed); 14: round 12 (patchy confluent masses cuffing the ventricles in some medium and
+#: high loads, 3D cases' noise correlated before the magnitude, WM laminae in the cerebellar
+#: folia and a narrower interhemispheric fissure in the template, every case made on one BLAS
+#: thread).
 GENERATOR_VERSION = 14
 
 
