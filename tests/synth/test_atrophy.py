@@ -7,7 +7,7 @@ import pytest
 from synth_configs import CLEAN
 
 from mslesion.synth import atrophy, generate_case
-from mslesion.synth.anatomy import mni_template
+from mslesion.synth.anatomy import FALX_PIA_MM, MIDLINE_SLAB, mni_template
 
 
 def test_atrophy_moves_the_pia_in_by_the_drawn_depth_and_only_there() -> None:
@@ -31,6 +31,25 @@ def test_atrophy_moves_the_pia_in_by_the_drawn_depth_and_only_there() -> None:
     assert 10 < moved_ml[1] < moved_ml[2] / 1.5
     # only the cerebral cortex (the brainstem and the deep grey nuclei are 20 mm "deep")
     assert tpl.pial_mm.max() == pytest.approx(20.0)
+
+
+def test_the_falx_opens_less_than_the_other_pia() -> None:
+    # counted as plain pia, the midline slab's cortex turned smoothly into CSF: a dark frontal
+    # area on the midline sagittal slice where a case's atrophy was deep
+    tpl = mni_template(1.0)
+    cortex = tpl.pial_mm < 20.0
+    midline = np.zeros(tpl.shape, bool)
+    midline[MIDLINE_SLAB] = True
+    depth = np.full(tpl.shape, FALX_PIA_MM, np.float32)
+    gm, _ = atrophy.cortical_atrophy(tpl.gm, tpl.csf, tpl.pial_mm, depth, 1.0)
+    moved = tpl.gm - gm
+
+    def share(region: np.ndarray) -> float:
+        return float(moved[region].sum() / tpl.gm[region].sum())
+
+    # only the medial sulci open there (the rest of the cortex: ~18 %)
+    assert share(cortex & midline) < 0.4 * share(cortex)
+    assert share(cortex & ~midline) > 0.1
 
 
 def test_each_case_draws_a_smooth_depth_around_its_own_mean() -> None:

@@ -121,9 +121,17 @@ def test_confluent_masses_cuff_the_ventricles_in_one_spiky_piece() -> None:
     midline = -ctx.template.affine[0, 3] / ctx.template.affine[0, 0]
     one_sided = both_sided = 0
     sizes, fill = [], []
+    # the wall's WM (within 6 mm) at the horns (> 25 mm in front of or behind the ventricles'
+    # centre) and along the body (within 10 mm of it)
+    wall = (vent > 0) & (vent <= 6.0) & ctx.allowed
+    from_centre = np.abs(np.arange(vent.shape[1]) - np.median(peri[:, 1]))[None, :, None]
+    horns, body = wall & (from_centre > 25), wall & (from_centre < 10)
+    cuffed = {"horns": 0.0, "body": 0.0}
     for seed in range(6):
         canvas = LesionCanvas.empty(ctx.allowed.shape)
         paint_mass(ctx, canvas, peri, np.random.default_rng(seed))
+        cuffed["horns"] += float((canvas.alpha > 0)[horns].mean())
+        cuffed["body"] += float((canvas.alpha > 0)[body].mean())
         mass = np.argwhere(canvas.alpha > 0)
         assert len(mass) > 2000, "a mass is the largest kind of lesion"
         sizes.append(len(mass))
@@ -142,8 +150,10 @@ def test_confluent_masses_cuff_the_ventricles_in_one_spiky_piece() -> None:
     assert one_sided and both_sided
     # the real masses of the most affected brains: 24,700-46,900 voxels, fill 0.05-0.26
     # (merged with the plaques and focal lesions around them, synthetic ones reach that size
-    # in a case; alone, patchy along the wall, they are fuller: 0.16-0.33)
+    # in a case; alone, patchy along the wall, they are fuller: 0.06-0.27)
     assert np.median(sizes) > 5000 and np.median(fill) < 0.3
+    # thickest at the horns, as real confluent lesions are (evenly thick: 0.7 x the body's)
+    assert cuffed["horns"] > 1.3 * cuffed["body"]
 
 
 def test_bend_curves_the_long_axis_and_keeps_the_volume_in_one_piece() -> None:

@@ -89,8 +89,9 @@ class Template:
         vent_dist: float32 distance to the lateral ventricles in mm (capped at 40).
         pial_mm: float32 distance in mm to the nearest pial surface of the cerebral cortex
             (outside the brain, the fissures, a sulcal line with ``sulci`` > 0.5) within the
-            cortical band, 20 elsewhere (brainstem, cerebellum, deep grey nuclei): how far in
-            each case's cortical atrophy moves the pia (:mod:`mslesion.synth.atrophy`).
+            cortical band (the interhemispheric fissure's pia counts ``FALX_PIA_MM`` further),
+            20 elsewhere (brainstem, cerebellum, deep grey nuclei): how far in each case's
+            cortical atrophy moves the pia (:mod:`mslesion.synth.atrophy`).
         zones: uint8 lesion-location zones (see :data:`ZONES`, 0 = no lesion allowed).
         affine: 4x4 voxel-to-world matrix; voxel_size_mm: isotropic voxel size.
     """
@@ -215,6 +216,12 @@ _CST_MM = np.array(
 
 #: x-indices of the 1 mm grid within 1 mm of the MNI midline (x = 0 mm is index 90).
 MIDLINE_SLAB = np.s_[89:92]
+#: How much further (mm) the medial cortex counts from the interhemispheric fissure's pia than
+#: from any other for atrophy. The falx holds the medial surfaces together: with the fissure's
+#: slab counted as plain pia, the slab's cortex turned smoothly into CSF wherever a case's
+#: atrophy was deep, a smooth dark frontal area on the midline sagittal slice of 2 of 8 seeds
+#: that no real scan shows. The medial sulci still open as any other.
+FALX_PIA_MM = 1.5
 
 
 def pial_outside(
@@ -301,7 +308,12 @@ def _build_template_1mm() -> Template:
     )
     # where each case's atrophy moves the cortical pia in: the final sulcal lines count as pia
     # (the 20 mm cap is far beyond any atrophy depth; the cerebellum and brainstem keep theirs)
-    pial_mm = ndimage.distance_transform_edt(~(outer | (sulci > 0.5)))
+    falx = np.zeros_like(outer)
+    falx[MIDLINE_SLAB] = outer[MIDLINE_SLAB] & hull[MIDLINE_SLAB]
+    pial_mm = np.minimum(
+        ndimage.distance_transform_edt(~((outer & ~falx) | (sulci > 0.5))),
+        ndimage.distance_transform_edt(~falx) + FALX_PIA_MM,
+    )
     pial_mm = np.where(band > 0, np.minimum(pial_mm, 20.0), 20.0).astype(np.float32)
 
     # zones keep the template's own (unsharpened) maps: the location shares were tuned on them
@@ -368,13 +380,14 @@ def _resample_to(tpl: Template, voxel_size_mm: float) -> Template:
     )
 
 
+# 15: the midline counts further from the pia for atrophy (``FALX_PIA_MM``);
 # 14: a narrower interhemispheric fissure; 13: WM laminae in the cerebellar folia;
 # 12: extra sulci drawn per hemisphere;
 # 11: the pial depth map for cortical atrophy (``pial_mm``); 10: only the lateral ventricles
 # count as ventricles (not the fissures); 9: thin extra sulci
 # that spare the gyral WM, cortex thinned to 3 mm from the pia, the interhemispheric fissure as
 # pia; 8: leaning extra sulci, WM sharpened vs its local peak
-_CACHE_VERSION = 14
+_CACHE_VERSION = 15
 _FIELDS = (
     "gm",
     "wm",

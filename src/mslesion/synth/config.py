@@ -14,7 +14,7 @@ AnatomySource = Literal["mni", "real"]
 LesionSource = Literal["procedural", "library"]
 
 #: Number of lesions drawn per load level (inclusive range, before tiny ones are dropped).
-LESION_COUNTS: dict[str, tuple[int, int]] = {"low": (4, 15), "medium": (20, 60), "high": (80, 200)}
+LESION_COUNTS: dict[str, tuple[int, int]] = {"low": (4, 15), "medium": (25, 75), "high": (100, 250)}
 
 
 @dataclass(frozen=True)

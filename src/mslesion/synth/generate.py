@@ -81,8 +81,10 @@ def _fissure_weight(voxel_size_mm: float) -> tuple[float, np.ndarray]:
 #: of a seed); 14: round 12 (patchy confluent masses cuffing the ventricles in some medium and
 #: high loads, 3D cases' noise correlated before the magnitude, WM laminae in the cerebellar
 #: folia and a narrower interhemispheric fissure in the template, every case made on one BLAS
-#: thread).
-GENERATOR_VERSION = 14
+#: thread); 15: round 13 (atrophy opens the interhemispheric fissure less than other pia, ~25 %
+#: more and smaller focal lesions in a wider size spread, masses with longer fingers and
+#: thicker at the horns).
+GENERATOR_VERSION = 15
 
 
 def _finalize(

@@ -49,17 +49,23 @@ PLAQUE_FORWARD_SHARE = 0.7
 #: the largest are masses along one or both ventricles (open_ms_data patients 6, 12, 19, 21:
 #: 24,700-46,900).
 #: Until round 12 the largest synthetic lesion was 2,900-9,200 voxels (12 cases); with masses
-#: 1,600-27,000 (16 cases, median ~7,500).
+#: 1,600-27,000 (16 cases, median ~7,500); round 13's longer fingers and thicker horns,
+#: 1,500-43,000 (median ~6,900).
 MASS_SHARE = {"low": 0.0, "medium": 0.15, "high": 0.4}
 #: A mass: its lumpy thickness on the wall (mm, before the ragged cut), the share of masses on
 #: both ventricles (the rest on one), the share of the ventricle's length it covers, its number
 #: of Dawson's fingers and their semi-length and radii (mm): longer than a band's, as the real
-#: masses reach far into the corona radiata.
+#: masses reach far into the corona radiata (4-12 mm until round 13, when alone they measured
+#: fill 0.10-0.33 against the real masses' 0.05-0.26).
 MASS_THICK_MM, MASS_BOTH_SIDES, MASS_COVER = (2.5, 5.0), 0.6, (0.6, 1.0)
-MASS_FINGERS, MASS_FINGER_LENGTH_MM, MASS_FINGER_RADIUS_MM = (20, 45), (4.0, 12.0), (1.0, 2.5)
+MASS_FINGERS, MASS_FINGER_LENGTH_MM, MASS_FINGER_RADIUS_MM = (20, 45), (6.0, 18.0), (1.0, 2.5)
 #: How patchy a mass is along the wall: its thickness is x clip(a + b x a smooth ~15 mm field,
 #: 0.4, 1.6), (a, b) = this.
 MASS_PATCHES = (0.6, 0.8)
+#: Thickness gain of a mass (a, b): a + b x (0 on the ventricle's body, 1 at its horns, a ramp
+#: from 10 to 25 mm in front of or behind its centre), as real confluent lesions are thickest
+#: at the frontal and occipital horns and the trigones.
+MASS_HORNS = (0.7, 0.8)
 
 
 def band_body(
@@ -173,7 +179,8 @@ def paint_mass(
     """A confluent mass cuffing one lateral ventricle, or both (``MASS_BOTH_SIDES``), over most
     of its length (``MASS_COVER``, from somewhere between the occipital horn and the frontal
     horn): WM within a lumpy 2.5-5 mm of the wall (``MASS_THICK_MM``), a ragged outline
-    (keeping its footing on the wall), 20-44 long Dawson's fingers, kept in one piece.
+    (keeping its footing on the wall), thicker at the horns (``MASS_HORNS``), 20-44 long
+    Dawson's fingers, kept in one piece.
     ``peri``: (K, 3) output voxels of the periventricular zone (where the ventricles are).
 
     The most affected real brains carry such masses (the real masks' largest lesions, of
@@ -183,10 +190,11 @@ def paint_mass(
     and across is decided in template space (its Y in mm, its side of the midline), so the mass
     follows the deformed ventricles. Its thickness is patchy along the wall
     (``MASS_PATCHES``). Painted alone on the undeformed template (8 draws, a one-off script),
-    3,400-15,800 voxels (median ~6,500), fill 0.10-0.33, 0.2-0.5 s each; merged with the
+    6,200-20,100 voxels (median ~7,300), fill 0.06-0.27 (median 0.14; round 12, with shorter
+    fingers and no horns: 3,400-15,800, 0.10-0.33, median 0.20), 0.2-0.5 s each; merged with the
     plaques and lesions round it, it makes a case's largest lesion: of 16 medium and high
-    cases, 1,600-27,000 voxels, median ~7,500, as in the real masks (9,200 at most before
-    masses; 55,000, evenly thick).
+    cases, 1,500-43,000 voxels, median ~6,900, as in the real masks (9,200 at most before
+    masses; 55,000, evenly thick; 1,600-27,000 in round 12).
     """
     v = ctx.voxel_size_mm
     tpl = ctx.template
@@ -200,6 +208,7 @@ def paint_mass(
         return
     # the run along the ventricle, in template mm (2nd-98th percentile: back to front)
     back, front = np.percentile(at[:, 1], (2, 98)) * v
+    centre_mm = float(np.median(at[:, 1])) * v
     cover = rng.uniform(*MASS_COVER)
     start = back + rng.uniform(0.0, 1.0 - cover) * (front - back)
     end = start + cover * (front - back)
@@ -223,6 +232,8 @@ def paint_mass(
     # bare it broke into pieces, of which only the largest was kept)
     patch = coarse_noise(vent.shape, tuple(max(3, int(s * v / 15)) for s in vent.shape), rng)
     patch = np.clip(MASS_PATCHES[0] + MASS_PATCHES[1] * patch, 0.4, 1.6)
+    horn = np.clip((np.abs(y_mm - centre_mm) - 10.0) / 15.0, 0.0, 1.0)
+    patch *= MASS_HORNS[0] + MASS_HORNS[1] * horn
     thickness = (thick_mm * (1.0 + 0.45 * fine) + 2.0 * broad) * run * patch / v
     body = (vent > 0) & (vent <= thickness) & ctx.allowed[sl]
     body = ragged(ctx, body, sl, thick_mm / v, True, rng)
