@@ -150,7 +150,7 @@ def test_confluent_masses_cuff_the_ventricles_in_one_spiky_piece() -> None:
     assert one_sided and both_sided
     # the real masses of the most affected brains: 24,700-46,900 voxels, fill 0.05-0.26
     # (merged with the plaques and focal lesions around them, synthetic ones reach that size
-    # in a case; alone, patchy along the wall, they are fuller: 0.06-0.27)
+    # in a case; alone, patchy along the wall, thickest at the horns: fill 0.06-0.27)
     assert np.median(sizes) > 5000 and np.median(fill) < 0.3
     # thickest at the horns, as real confluent lesions are (evenly thick: 0.7 x the body's)
     assert cuffed["horns"] > 1.3 * cuffed["body"]

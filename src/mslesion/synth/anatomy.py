@@ -219,7 +219,7 @@ MIDLINE_SLAB = np.s_[89:92]
 #: How much further (mm) the medial cortex counts from the interhemispheric fissure's pia than
 #: from any other for atrophy. The falx holds the medial surfaces together: with the fissure's
 #: slab counted as plain pia, the slab's cortex turned smoothly into CSF wherever a case's
-#: atrophy was deep, a smooth dark frontal area on the midline sagittal slice of 2 of 8 seeds
+#: atrophy was deep, a smooth dark frontal area on the midline sagittal slice of 3 of 8 seeds
 #: that no real scan shows. The medial sulci still open as any other.
 FALX_PIA_MM = 1.5
 
