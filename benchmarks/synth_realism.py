@@ -22,7 +22,7 @@ from scipy import ndimage, stats
 from mslesion.metrics.lesion import lesion_shape
 from mslesion.paths import require_shared_data
 from mslesion.synth import SynthConfig, generate_case
-from mslesion.synth.anatomy import mni_template
+from mslesion.synth.anatomy import MNI_AFFINE_1MM, mni_template
 
 
 def load(path: str | Path) -> np.ndarray:
@@ -78,7 +78,43 @@ def contrast_stats(
     # (2 mm off the lesions: their edges would count as noise)
     away = ~ndimage.binary_dilation(lesions, iterations=2)
     out.update(sharpness(img / nawm, brain, at["wm"] & brain & away))
+    # (3 mm off the lesions: their halo would count as blotches)
+    clear = at["wm"] & brain & ~ndimage.binary_dilation(lesions, iterations=3)
+    out.update(nawm_scales(img / nawm, clear))
     return out
+
+
+def nawm_scales(img: np.ndarray, nawm: np.ndarray) -> dict[str, float]:
+    """How blotchy the deep NAWM is, and how much darker its front is than its back.
+
+    ``img`` in units of NAWM, (X, Y, Z) on the MNI 1 mm grid; ``nawm``: the NAWM mask (lesions
+    left out with a margin). In the deep NAWM (``nawm`` eroded 2 more voxels), smoothed by a
+    normalised convolution (NAWM voxels only): ``wm_band_2_6`` / ``wm_band_6_15``, the robust
+    spread (1.4826 x MAD) of what lies between Gaussian scales of 2.5 and 6 mm / 6 and 15 mm
+    (mottling the eye sees as blotches); ``wm_front_back``, its median at MNI y +30..+60 mm
+    over that at y -80..-50 mm, above z = 0 (the real 2D scans' frontal WM is much darker).
+    """
+    deep = ndimage.binary_erosion(nawm, iterations=2)
+    weight = deep.astype(np.float32)
+    values = np.where(deep, img, 0).astype(np.float32)
+    smooth = [values]
+    for sigma in (2.5, 6.0, 15.0):
+        norm = np.maximum(ndimage.gaussian_filter(weight, sigma), 1e-3)
+        smooth.append(ndimage.gaussian_filter(values, sigma) / norm)
+
+    def spread(a: np.ndarray) -> float:
+        return float(1.4826 * np.median(np.abs(a - np.median(a))))
+
+    y = MNI_AFFINE_1MM[1, 1] * np.arange(img.shape[1]) + MNI_AFFINE_1MM[1, 3]
+    z = MNI_AFFINE_1MM[2, 2] * np.arange(img.shape[2]) + MNI_AFFINE_1MM[2, 3]
+    upper = deep & (z > 0)[None, None, :]
+    front = upper & ((y >= 30) & (y < 60))[None, :, None]
+    back = upper & ((y >= -80) & (y < -50))[None, :, None]
+    return {
+        "wm_band_2_6": spread((smooth[1] - smooth[2])[deep]),
+        "wm_band_6_15": spread((smooth[2] - smooth[3])[deep]),
+        "wm_front_back": float(np.median(img[front]) / np.median(img[back])),
+    }
 
 
 #: Depths (voxels) of the lesion edge profile: inside the mask (distance to the nearest voxel

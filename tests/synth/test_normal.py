@@ -1,14 +1,15 @@
-"""Normal bright anatomy (hard negatives), dirty-appearing WM and the halo and fringe around
-lesions."""
+"""Normal bright anatomy (hard negatives), the NAWM's variation (its scales, dirty-appearing WM,
+the frontal WM's darkening) and the halo and fringe around lesions."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 import numpy as np
+from scipy import ndimage
 
 from mslesion.synth import SynthCase
-from mslesion.synth.anatomy import mni_template
+from mslesion.synth.anatomy import frontal_wm_ramp, mni_template
 from mslesion.synth.flair import (
     NAWM_RANGE,
     TISSUE_MAX,
@@ -16,6 +17,7 @@ from mslesion.synth.flair import (
     add_lesions,
     lesion_halo,
     nawm_modulation,
+    texture_and_bias,
     tissue_image,
 )
 from mslesion.synth.lesions import MIN_LESION_CONTRAST, RIM_MIN_ALPHA
@@ -95,6 +97,65 @@ def test_dirty_wm_is_periventricular_and_within_the_nawm_range() -> None:
     gain = dirty - plain
     assert gain[near].mean() > 0.05 and gain[far].mean() < 0.01
     assert gain[near].std() > 0.01  # patchy, not a uniform rim
+
+
+def _band_spread(img: np.ndarray, fine_mm: float, coarse_mm: float) -> float:
+    """Robust spread (1.4826 x MAD) of what lies between two Gaussian scales, away from the
+    volume's faces."""
+    band = ndimage.gaussian_filter(img, fine_mm) - ndimage.gaussian_filter(img, coarse_mm)
+    inner = band[(slice(16, -16),) * 3]
+    return float(1.4826 * np.median(np.abs(inner - np.median(inner))))
+
+
+def test_random_wm_variation_is_no_blotchier_than_real_deep_wm() -> None:
+    # the random part of the WM's brightness (the ~25 mm field, its ~10 mm patches, the ~4 mm
+    # texture and the grain) at the largest values cases draw, on plain 1 mm WM
+    draws = [Contrast.draw(np.random.default_rng(s)) for s in range(200)]
+    c = replace(
+        draws[0],
+        texture=max(d.texture for d in draws),
+        nawm_random=max(d.nawm_random for d in draws),
+        grain=max(d.grain for d in draws),
+        nawm_regional=0.0,
+        dirty=0.0,
+        frontal_wm=0.0,
+    )
+    shape = (96, 96, 96)
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        far = np.full(shape, 40.0, np.float32)  # mm from the ventricles: no dirty WM
+        nawm = nawm_modulation(np.zeros(shape, np.float32), 1.0, c, rng, far)
+        wm = texture_and_bias(1 + nawm, 1.0, c, rng, bias=False)
+        wm /= np.median(wm)
+        # the real scans' deep WM, anatomy and noise included, reads 0.030 and 0.027 (medians of
+        # 6 scans) in these bands; round 13's maxima read 0.028-0.030 and 0.035-0.049 here
+        assert _band_spread(wm, 2.5, 6.0) < 0.025
+        assert _band_spread(wm, 6.0, 15.0) < 0.027
+
+
+def test_frontal_wm_darkens_more_in_2d_cases() -> None:
+    tpl = mni_template(3.0)
+    ramp = frontal_wm_ramp(tpl.shape, tpl.affine)[0, :, 0]
+    y_mm = tpl.affine[1, 1] * np.arange(tpl.shape[1]) + tpl.affine[1, 3]
+    assert np.all(np.diff(ramp) >= 0)  # darker towards the front only
+    assert ramp[y_mm < -55].max() < 0 < ramp[y_mm > 55].min()
+    c = replace(Contrast.draw(np.random.default_rng(0)), frontal_wm=0.25, dirty=0.0)
+    plain = nawm_modulation(tpl.nawm, 3.0, replace(c, frontal_wm=0.0), np.random.default_rng(1))
+    tilted = nawm_modulation(
+        tpl.nawm, 3.0, c, np.random.default_rng(1), frontal=ramp[None, :, None]
+    )
+    assert NAWM_RANGE[0] <= tilted.min() and tilted.max() <= NAWM_RANGE[1]
+    gain = tilted - plain
+    wm = tpl.wm > 0.9
+    front, back = wm & (y_mm > 55)[None, :, None], wm & (y_mm < -55)[None, :, None]
+    assert gain[front].mean() < -0.12 and gain[back].mean() > 0.06
+    # the back brightens as the front darkens: the NAWM level scans are normalised by stays
+    assert abs(float(np.median(gain[wm]))) < 0.03
+    # the real 2D scans' frontal WM is 15-20 % darker than their posterior WM, the 3D ones' not
+    draws = [Contrast.draw(np.random.default_rng(s)) for s in range(100)]
+    two_d = [d.frontal_wm for d in draws if d.through_plane_mm > 0]
+    three_d = [d.frontal_wm for d in draws if d.through_plane_mm == 0]
+    assert min(two_d) > 0.15 and max(three_d) < 0.06
 
 
 def test_lesion_halo_is_faint_outside_and_keeps_lesions_brighter() -> None:

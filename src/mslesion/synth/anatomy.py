@@ -81,8 +81,9 @@ class Template:
             banks (the medial ridge of the distance to WM); samples move a random, regionally
             varying fraction of it to CSF to open the sulci.
         nawm: float32 regional white-matter brightness pattern (unitless, about [-1, 1]):
-            +1 along the corticospinal tracts, +0.6 in the lateral posterior periventricular WM,
-            -0.6 in the frontal WM; samples scale it by a few percent (``flair.nawm_modulation``).
+            +1 along the corticospinal tracts, +0.6 in the lateral posterior periventricular WM;
+            samples scale it by a few percent (``flair.nawm_modulation``, which also darkens
+            the frontal WM by a per-case share, :func:`frontal_wm_ramp`).
         bright: float32 [0, 1] weight of normal FLAIR-bright anatomy that is not lesion
             (brainstem tegmentum, cerebral peduncles, septum pellucidum / fornix, insular
             cortex with the claustrum / external capsule; :mod:`mslesion.synth.normal`).
@@ -244,12 +245,13 @@ def pial_outside(
 def _nawm_pattern(
     shape: tuple[int, int, int], affine: np.ndarray, vent_dist: np.ndarray, y_vent: float
 ) -> np.ndarray:
-    """Float32 regional NAWM brightness pattern (unitless, ~[-0.6, 1]) on the 1 mm grid.
+    """Float32 regional NAWM brightness pattern (unitless, [0, 1]) on the 1 mm grid.
 
-    Three smooth components that real FLAIR shows and a single texture does not: brighter
-    corticospinal tracts (Gaussian tube, sigma 4 mm), brighter posterior periventricular WM
-    (decays over ~8 mm from the ventricles, behind their centre), darker frontal WM (ramp from
-    y = +10 mm to +50 mm).
+    Two smooth components that real FLAIR shows and a single texture does not: brighter
+    corticospinal tracts (Gaussian tube, sigma 4 mm) and brighter posterior periventricular WM
+    (decays over ~8 mm from the ventricles, behind their centre). (Until round 14 it also held
+    a darker frontal WM at 0.6 x the tracts' gain; that darkening now varies with the
+    acquisition, :func:`frontal_wm_ramp`.)
     """
     x, y, z = mm_grid(shape, affine)
     cst = polyline_tube(x, y, z, _CST_MM, 4.0, 4.0, fade_mm=4.0)
@@ -257,8 +259,24 @@ def _nawm_pattern(
     posterior = np.clip((y_vent - jj) / 15.0, 0.0, 1.0)  # voxel rows behind the ventricles' centre
     lateral = np.clip((np.abs(x) - 8.0) / 8.0, 0.0, 1.0)  # not the splenium on the midline
     halo = np.exp(-np.maximum(vent_dist - 1.0, 0.0) / 8.0) * (vent_dist > 0) * posterior * lateral
-    frontal = np.clip((y - 10.0) / 40.0, 0.0, 1.0)
-    return (cst + 0.6 * halo - 0.6 * frontal).astype(np.float32)
+    return (cst + 0.6 * halo).astype(np.float32)
+
+
+#: MNI y (mm) behind which the WM is brightest and in front of which it is darkest, and where
+#: between them it keeps its level (about the WM's centre of mass; :func:`frontal_wm_ramp`).
+FRONTAL_WM_MM = (-50.0, 50.0, -10.0)
+
+
+def frontal_wm_ramp(shape: tuple[int, int, int], affine: np.ndarray) -> np.ndarray:
+    """Float32 (1, Y, 1), broadcastable to ``shape``: linear in MNI y, 0 at y = -10 mm, -0.4
+    behind y = -50 mm and +0.6 in front of y = +50 mm (``FRONTAL_WM_MM``); the WM darkens by a
+    per-case share of it (``flair.Contrast.frontal_wm``), so the back brightens as the front
+    darkens and the NAWM level a scan is normalised by stays where it was. ``affine`` diagonal
+    (the MNI grid's)."""
+    y = affine[1, 1] * np.arange(shape[1], dtype=np.float32) + affine[1, 3]
+    back, front, level = FRONTAL_WM_MM
+    ramp = (np.clip(y, back, front) - level) / (front - back)
+    return ramp.astype(np.float32)[None, :, None]
 
 
 def _build_template_1mm() -> Template:
@@ -380,6 +398,7 @@ def _resample_to(tpl: Template, voxel_size_mm: float) -> Template:
     )
 
 
+# 16: the frontal WM darkening left the NAWM pattern (per case now, ``frontal_wm_ramp``);
 # 15: the midline counts further from the pia for atrophy (``FALX_PIA_MM``);
 # 14: a narrower interhemispheric fissure; 13: WM laminae in the cerebellar folia;
 # 12: extra sulci drawn per hemisphere;
@@ -387,7 +406,7 @@ def _resample_to(tpl: Template, voxel_size_mm: float) -> Template:
 # count as ventricles (not the fissures); 9: thin extra sulci
 # that spare the gyral WM, cortex thinned to 3 mm from the pia, the interhemispheric fissure as
 # pia; 8: leaning extra sulci, WM sharpened vs its local peak
-_CACHE_VERSION = 15
+_CACHE_VERSION = 16
 _FIELDS = (
     "gm",
     "wm",

@@ -13,7 +13,7 @@ from typing import Any
 import cc3d
 import numpy as np
 
-from mslesion.synth.anatomy import ZONES, Template, mni_template
+from mslesion.synth.anatomy import ZONES, Template, frontal_wm_ramp, mni_template
 from mslesion.synth.atrophy import atrophy_depth_mm, cortical_atrophy
 from mslesion.synth.config import SynthCase, SynthConfig
 from mslesion.synth.fields import (
@@ -83,8 +83,10 @@ def _fissure_weight(voxel_size_mm: float) -> tuple[float, np.ndarray]:
 #: folia and a narrower interhemispheric fissure in the template, every case made on one BLAS
 #: thread); 15: round 13 (atrophy opens the interhemispheric fissure less than other pia, ~25 %
 #: more and smaller focal lesions in a wider size spread, masses with longer fingers and
-#: thicker at the horns).
-GENERATOR_VERSION = 15
+#: thicker at the horns); 16: round 14 (calmer NAWM: less texture, a weaker ~25 mm field and
+#: patches, a weaker bias field and dirty WM; the WM darkens towards the front per case, much
+#: more in 2D cases than in 3D ones; one more draw per contrast shifts a seed's later draws).
+GENERATOR_VERSION = 16
 
 
 def _finalize(
@@ -151,7 +153,9 @@ def _template_image(
         image = image.copy()
     else:
         brain = (gm + tpl.wm + csf) > 0.5
-        nawm = nawm_modulation(tpl.nawm, config.voxel_size_mm, contrast, rng, tpl.vent_dist)
+        v_mm = config.voxel_size_mm
+        frontal = frontal_wm_ramp(tpl.shape, tpl.affine)
+        nawm = nawm_modulation(tpl.nawm, v_mm, contrast, rng, tpl.vent_dist, frontal)
         image = tissue_image(gm, tpl.wm, csf, tpl.caps, brain, contrast, nawm, tpl.bright)
     labels = np.where(allowed, ALLOWED, np.where(brain, BRAIN, 0)).astype(np.uint8)
     return image, labels
