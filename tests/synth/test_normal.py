@@ -127,10 +127,12 @@ def test_random_wm_variation_is_no_blotchier_than_real_deep_wm() -> None:
         nawm = nawm_modulation(np.zeros(shape, np.float32), 1.0, c, rng, far)
         wm = texture_and_bias(1 + nawm, 1.0, c, rng, bias=False)
         wm /= np.median(wm)
-        # the real scans' deep WM, anatomy and noise included, reads 0.030 and 0.027 (medians of
-        # 6 scans) in these bands; round 13's maxima read 0.028-0.030 and 0.035-0.049 here
+        # the real scans' deep WM, anatomy and noise included, reads 0.029 and 0.026 in these
+        # bands (medians of 6 scans, synth_realism.py's wm_band_2_6 / wm_band_6_15); round
+        # 13's maxima read 0.028-0.030 and 0.035-0.049 here, round 14's 0.014-0.015 and
+        # 0.017-0.023
         assert _band_spread(wm, 2.5, 6.0) < 0.025
-        assert _band_spread(wm, 6.0, 15.0) < 0.027
+        assert _band_spread(wm, 6.0, 15.0) < 0.025
 
 
 def test_frontal_wm_darkens_more_in_2d_cases() -> None:
