@@ -102,17 +102,14 @@ def nawm_scales(img: np.ndarray, nawm: np.ndarray) -> dict[str, float]:
         norm = np.maximum(ndimage.gaussian_filter(weight, sigma), 1e-3)
         smooth.append(ndimage.gaussian_filter(values, sigma) / norm)
 
-    def spread(a: np.ndarray) -> float:
-        return float(1.4826 * np.median(np.abs(a - np.median(a))))
-
     y = MNI_AFFINE_1MM[1, 1] * np.arange(img.shape[1]) + MNI_AFFINE_1MM[1, 3]
     z = MNI_AFFINE_1MM[2, 2] * np.arange(img.shape[2]) + MNI_AFFINE_1MM[2, 3]
     upper = deep & (z > 0)[None, None, :]
     front = upper & ((y >= 30) & (y < 60))[None, :, None]
     back = upper & ((y >= -80) & (y < -50))[None, :, None]
     return {
-        "wm_band_2_6": spread((smooth[1] - smooth[2])[deep]),
-        "wm_band_6_15": spread((smooth[2] - smooth[3])[deep]),
+        "wm_band_2_6": robust_spread((smooth[1] - smooth[2])[deep]),
+        "wm_band_6_15": robust_spread((smooth[2] - smooth[3])[deep]),
         "wm_front_back": float(np.median(img[front]) / np.median(img[back])),
     }
 
@@ -149,6 +146,11 @@ def edge_profile(img: np.ndarray, lesions: np.ndarray, wm: np.ndarray) -> dict[s
     return out
 
 
+def robust_spread(values: np.ndarray) -> float:
+    """1.4826 x the median absolute deviation: the std of the Gaussian part, outliers aside."""
+    return float(1.4826 * np.median(np.abs(values - np.median(values))))
+
+
 def sharpness(img: np.ndarray, brain: np.ndarray, nawm: np.ndarray) -> dict[str, float]:
     """How crisp and how noisy a scan looks (``img`` in units of NAWM, (X, Y, Z) at 1 mm).
 
@@ -178,7 +180,7 @@ def sharpness(img: np.ndarray, brain: np.ndarray, nawm: np.ndarray) -> dict[str,
     deep = residual[ndimage.binary_erosion(nawm, iterations=3)]
     return {
         "noise_hf": float(residual[nawm].std()),
-        "noise_mad": float(1.4826 * np.median(np.abs(deep - np.median(deep)))),
+        "noise_mad": robust_spread(deep),
         "noise_corr": neighbour_corr(0),
         "noise_corr_z": neighbour_corr(2),
         "edge_p90": float(np.percentile(grad[inner], 90)),
