@@ -299,6 +299,20 @@ def pooled_large(large: list[tuple[float, float]]) -> str:
     return f"elong {e:.2f}, fill {f:.2f} (n={len(large)})"
 
 
+#: The real scans' acquisitions: MSLesSeg's are 2D (thick axial slices, smooth along Z once
+#: resampled to 1 mm), open_ms_data's 3D.
+REAL_3D_SOURCE = "open_ms_data"
+
+
+def by_acquisition(rows: list[dict[str, float]], kinds: list[str], key: str) -> str:
+    """``key``'s "median [min-max]" over the 2D rows, then over the 3D rows (``kinds``)."""
+    parts = []
+    for kind in ("2D", "3D"):
+        picked = [{key: r[key]} for r, k in zip(rows, kinds, strict=True) if k == kind]
+        parts.append(summarise(picked)[key] if picked else "-")
+    return " / ".join(parts)
+
+
 def summarise(rows: list[dict[str, float]]) -> dict[str, str]:
     """ "median [min-max]" of each key over the rows."""
     out = {}
@@ -343,9 +357,11 @@ def main() -> None:
     real_large: list[tuple[float, float]] = []
     real_inside: list[np.ndarray] = []
     real_first = None
+    real_kinds = []
     for _name, flair, mask_path in real_pairs(root):
         img, mask = load(flair), load(mask_path) > 0
         real_c.append(contrast_stats(img, mask, at, real_inside))
+        real_kinds.append("3D" if REAL_3D_SOURCE in str(flair) else "2D")
         real_h.append(brain_histogram(img, at, mask))
         real_l.append(lesion_stats(mask, at, real_large))
         real_first = img if real_first is None else real_first
@@ -356,6 +372,7 @@ def main() -> None:
             real_l.append(lesion_stats(load(mask_path) > 0, at, real_large))
 
     syn_c, syn_h, syn_l = [], [], []
+    syn_kinds: list[str] = []
     syn_large: list[tuple[float, float]] = []
     syn_inside: list[np.ndarray] = []
     synth_first = None
@@ -363,6 +380,7 @@ def main() -> None:
         case = generate_case(i, SynthConfig(lesion_load="medium" if i % 2 == 0 else "high"))
         mask = case.lesion_mask > 0
         syn_c.append(contrast_stats(case.flair, mask, at, syn_inside))
+        syn_kinds.append(case.acquisition)
         syn_h.append(brain_histogram(case.flair, at, mask))
         syn_l.append(lesion_stats(mask, at, syn_large))
         synth_first = case.flair if synth_first is None else synth_first
@@ -379,6 +397,9 @@ def main() -> None:
         s, r = summarise(block_s), summarise(block_r)
         for k in s:
             print(f"{k:<24}{s[k]:<34}{r[k]}")
+    fb_s = by_acquisition(syn_c, syn_kinds, "wm_front_back")
+    fb_r = by_acquisition(real_c, real_kinds, "wm_front_back")
+    print(f"{'wm_front_back 2D / 3D':<24}{fb_s:<34} {fb_r}")
     print(f"{'lesions >= 300 pooled':<24}{pooled_large(syn_large):<34}{pooled_large(real_large)}")
     inside_s, inside_r = pooled_percentiles(syn_inside), pooled_percentiles(real_inside)
     print(f"{'inside >= 300 p10/50/90':<24}{inside_s:<34}{inside_r}")

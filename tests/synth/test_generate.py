@@ -134,6 +134,27 @@ def test_noise_and_slice_thickness_change_the_image() -> None:
     assert grad(thick.flair, 2) / grad(thick.flair, 0) < grad(base.flair, 2) / grad(base.flair, 0)
 
 
+def test_acquisition_tells_the_cases_smooth_along_z() -> None:
+    def z_minus_x_noise_correlation(case: SynthCase) -> float:
+        inner = ndimage.binary_erosion(case.brain_mask > 0, iterations=2)
+        residual = case.flair - ndimage.gaussian_filter(case.flair, 1.0)
+
+        def corr(axis: int) -> float:
+            pairs = inner & np.roll(inner, 1, axis=axis)
+            shifted = np.roll(residual, 1, axis=axis)
+            return float(np.corrcoef(residual[pairs], shifted[pairs])[0, 1])
+
+        return corr(2) - corr(0)
+
+    cases = [generate_case(s, SynthConfig(voxel_size_mm=3.0, lesion_load="low")) for s in range(8)]
+    by_kind: dict[str, list[float]] = {"2D": [], "3D": []}
+    for case in cases:
+        by_kind[case.acquisition].append(z_minus_x_noise_correlation(case))
+    # both kinds are drawn, and every 2D case's noise is smoother along Z than any 3D case's
+    assert by_kind["2D"] and by_kind["3D"]
+    assert min(by_kind["2D"]) > max(by_kind["3D"]) + 0.02
+
+
 def test_dataset_items_are_generate_case() -> None:
     ds = SyntheticCaseDataset(2, seed=7, config=SMALL)
     assert len(ds) == 2

@@ -81,6 +81,9 @@ class SynthCase:
             (periventricular / juxtacortical / deep_wm / infratentorial), ``shape``,
             ``voxels``, ``volume_mm3``, ``centre_vox``, ``contrast`` (lesion/WM ratio).
         seed: the seed it was made from.
+        acquisition: how the case was drawn: "2D" (thick axial slices resampled to the grid,
+            smooth along Z) or "3D" (isotropic, sharper, noisier); ``flair.TWO_D_SHARE`` of the
+            seeds draw 2D.
     """
 
     flair: np.ndarray
@@ -89,6 +92,7 @@ class SynthCase:
     affine: np.ndarray
     lesions: list[dict[str, Any]] = field(default_factory=list)
     seed: int = 0
+    acquisition: str = "3D"
 
     @property
     def voxel_volume_mm3(self) -> float:

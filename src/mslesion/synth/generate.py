@@ -215,6 +215,7 @@ def _generate_case(seed: int, config: SynthConfig) -> SynthCase:
         affine=tpl.affine.copy(),
         lesions=records,
         seed=seed,
+        acquisition="2D" if contrast.through_plane_mm > 0 else "3D",
     )
 
 
