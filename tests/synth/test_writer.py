@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from mslesion.cli.main import app
 from mslesion.errors import ConfigError, OutputExistsError
-from mslesion.synth import write_dataset, write_example
+from mslesion.synth import generate_case, write_dataset, write_example
 from mslesion.synth.anatomy import MNI_AFFINE_1MM, MNI_SHAPE_1MM, mni_grid
 
 
@@ -80,6 +80,7 @@ def test_csv_matches_masks_and_files_are_valid(tmp_path: Path) -> None:
         zones = ("periventricular", "juxtacortical", "infratentorial", "deep_wm")
         assert sum(int(row[z]) for z in zones) <= n
         assert not np.any((mask > 0) & (brain == 0))
+        assert row["acquisition"] == generate_case(int(row["seed"]), SMALL).acquisition
 
 
 def test_refuses_to_overwrite_before_generating(tmp_path: Path) -> None:
