@@ -105,10 +105,12 @@ def test_thin_cortex_gives_each_gyrus_a_white_matter_core() -> None:
     gm2, wm2, sulci2 = thin_cortex(gm, wm, sulci, outer, band)
     np.testing.assert_allclose(gm2 + wm2, gm + wm, atol=1e-6)  # tissue conserved
     assert gm2.min() >= 0 and wm2.max() <= 1 + 1e-6
-    pial_mm = np.minimum(43.5 - np.arange(48)[None, :], np.abs(np.arange(64) - 32)[:, None])
+    # distance from each voxel's centre to the nearest pial voxel's centre (the outside starts
+    # at z = 44, the sulcus is the sheet x = 32), as thin_cortex measures it
+    pial_mm = np.minimum(44.0 - np.arange(48)[None, :], np.abs(np.arange(64) - 32)[:, None])
     cortex = gm2[:, 20, 30:44] > 0.5  # (x, z) plane
     near_pia = pial_mm[:, 30:44] <= PIAL_CORTEX_MM
-    assert cortex[near_pia].all()  # a ~3 mm ribbon along the surface and both sulcal banks
+    assert cortex[near_pia].all()  # a thin ribbon along the surface and both sulcal banks
     assert not cortex[pial_mm[:, 30:44] >= PIAL_CORTEX_MM + 1].any()  # WM core beyond it
     assert sulci2[10, 20, 33] == 0  # a line left inside the new WM is dropped
     assert sulci2[32, 20, 35] == 1.0  # the sulcus itself stays

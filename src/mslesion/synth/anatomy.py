@@ -93,6 +93,10 @@ class Template:
             cortical band (the interhemispheric fissure's pia counts ``FALX_PIA_MM`` further),
             20 elsewhere (brainstem, cerebellum, deep grey nuclei): how far in each case's
             cortical atrophy moves the pia (:mod:`mslesion.synth.atrophy`).
+        surface_mm: float32 depth in mm below the brain's outer surface (outside the brain and
+            the fissures; sulcal lines do not count) within the cortical band, 20 elsewhere:
+            how deep in its sulcus a voxel lies (sulci open less towards their fundus,
+            :func:`mslesion.synth.atrophy.sulcal_taper`).
         zones: uint8 lesion-location zones (see :data:`ZONES`, 0 = no lesion allowed).
         affine: 4x4 voxel-to-world matrix; voxel_size_mm: isotropic voxel size.
     """
@@ -109,6 +113,7 @@ class Template:
     voxel_size_mm: float
     bright: np.ndarray
     pial_mm: np.ndarray
+    surface_mm: np.ndarray
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -333,6 +338,7 @@ def _build_template_1mm() -> Template:
         ndimage.distance_transform_edt(~falx) + FALX_PIA_MM,
     )
     pial_mm = np.where(band > 0, np.minimum(pial_mm, 20.0), 20.0).astype(np.float32)
+    surface_mm = np.where(band > 0, np.minimum(pial_depth, 20.0), 20.0).astype(np.float32)
 
     # zones keep the template's own (unsharpened) maps: the location shares were tuned on them
     cortex = (gm > 0.5) & (depth < 10)
@@ -367,6 +373,7 @@ def _build_template_1mm() -> Template:
         voxel_size_mm=1.0,
         bright=bright,
         pial_mm=pial_mm,
+        surface_mm=surface_mm,
     )
 
 
@@ -395,9 +402,12 @@ def _resample_to(tpl: Template, voxel_size_mm: float) -> Template:
         voxel_size_mm=float(voxel_size_mm),
         bright=smooth(tpl.bright),
         pial_mm=smooth(tpl.pial_mm),
+        surface_mm=smooth(tpl.surface_mm),
     )
 
 
+# 17: the depth below the outer surface (``surface_mm``) for the sulci's taper, a 2.5 mm
+# cortex (``folding.PIAL_CORTEX_MM``);
 # 16: the frontal WM darkening left the NAWM pattern (per case now, ``frontal_wm_ramp``);
 # 15: the midline counts further from the pia for atrophy (``FALX_PIA_MM``);
 # 14: a narrower interhemispheric fissure; 13: WM laminae in the cerebellar folia;
@@ -406,7 +416,7 @@ def _resample_to(tpl: Template, voxel_size_mm: float) -> Template:
 # count as ventricles (not the fissures); 9: thin extra sulci
 # that spare the gyral WM, cortex thinned to 3 mm from the pia, the interhemispheric fissure as
 # pia; 8: leaning extra sulci, WM sharpened vs its local peak
-_CACHE_VERSION = 16
+_CACHE_VERSION = 17
 _FIELDS = (
     "gm",
     "wm",
@@ -419,6 +429,7 @@ _FIELDS = (
     "affine",
     "bright",
     "pial_mm",
+    "surface_mm",
 )
 
 

@@ -17,9 +17,12 @@ import numpy as np
 
 from mslesion.synth.fields import smooth_field
 
-#: Per-case mean atrophy depth (mm), drawn uniformly (0 would leave the template's cortex as it
-#: is; with 0-1.6 mm many cases drew almost none and the 8-case CSF border share stayed 0.11).
-ATROPHY_MM = (0.8, 1.8)
+#: Per-case mean atrophy depth (mm) at the brain's surface, drawn uniformly (0 would leave the
+#: template's cortex as it is; with 0-1.6 mm many cases drew almost none and the 8-case CSF
+#: border share stayed 0.11). 0.8-1.8 mm at every depth until round 15, which tapers it
+#: towards the sulci's fundus (:func:`sulcal_taper`) and deepens it at their mouth to keep
+#: the CSF the eye meets.
+ATROPHY_MM = (1.1, 2.4)
 #: Correlation length (mm) and relative std of the regional variation of the depth.
 ATROPHY_FIELD_MM = 30.0
 ATROPHY_FIELD_STD = 0.5
@@ -27,6 +30,26 @@ ATROPHY_FIELD_STD = 0.5
 #: widened sulci had hard edges: matching the CSF border share pushed the 90th-percentile
 #: gradient (edge_p90) to 0.27 vs 0.24 real; with 2.5 mm it measured 0.25.
 RAMP_MM = 2.5
+
+
+#: How the sulci open with depth below the brain's outer surface (``Template.surface_mm``): fully
+#: down to ``start`` mm, then less and less, to ``floor`` x from ``end`` mm on. Real sulci are
+#: wide open at the mouth and close towards the fundus: the CSF-dark share of the real scans'
+#: cerebrum falls from 0.091 at 4 mm below the surface to 0.044 at 8 mm and 0.027 at 12 mm
+#: (medians of 6; the benchmark's dark_4mm ...); opened and widened alike at every depth,
+#: round 14's 8 cases read 0.080, 0.080 and 0.060 (dark dashes reaching deep), round 15's
+#: 0.115, 0.065 and 0.037.
+SULCAL_TAPER_MM = (3.0, 12.0)
+SULCAL_TAPER_FLOOR = 0.3
+
+
+def sulcal_taper(surface_mm: np.ndarray) -> np.ndarray:
+    """Float32 in [``SULCAL_TAPER_FLOOR``, 1], like ``surface_mm`` (depth below the outer
+    surface, mm): how much of a sulcus' opening (``flair.open_sulci``) and widening
+    (:func:`cortical_atrophy`) a voxel at that depth gets."""
+    start, end = SULCAL_TAPER_MM
+    ramp = np.clip((np.float32(end) - surface_mm) / np.float32(end - start), 0.0, 1.0)
+    return (SULCAL_TAPER_FLOOR + (1.0 - SULCAL_TAPER_FLOOR) * ramp).astype(np.float32)
 
 
 def atrophy_depth_mm(

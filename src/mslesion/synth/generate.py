@@ -14,7 +14,7 @@ import cc3d
 import numpy as np
 
 from mslesion.synth.anatomy import ZONES, Template, frontal_wm_ramp, mni_template
-from mslesion.synth.atrophy import atrophy_depth_mm, cortical_atrophy
+from mslesion.synth.atrophy import atrophy_depth_mm, cortical_atrophy, sulcal_taper
 from mslesion.synth.config import SynthCase, SynthConfig
 from mslesion.synth.fields import (
     one_blas_thread,
@@ -85,8 +85,10 @@ def _fissure_weight(voxel_size_mm: float) -> tuple[float, np.ndarray]:
 #: more and smaller focal lesions in a wider size spread, masses with longer fingers and
 #: thicker at the horns); 16: round 14 (calmer NAWM: less texture, a weaker ~25 mm field and
 #: patches, a weaker bias field and dirty WM; the WM darkens towards the front per case, much
-#: more in 2D cases than in 3D ones; one more draw per contrast shifts a seed's later draws).
-GENERATOR_VERSION = 16
+#: more in 2D cases than in 3D ones; one more draw per contrast shifts a seed's later draws);
+#: 17: round 15 (sulci open and widen less towards their fundus, deeper atrophy at their mouth,
+#: a 2.5 mm cortex in the template, noisier 2D cases, sharper 3D ones).
+GENERATOR_VERSION = 17
 
 
 def _finalize(
@@ -137,11 +139,15 @@ def _template_image(
     Rendering before warping means one trilinear warp per sample instead of one per tissue map
     (the warp dominates the cost at 1 mm).
     """
-    # open the sulci the template blurred into GM (by a regionally varying share)
-    gm, csf = open_sulci(tpl.gm, tpl.csf, tpl.sulci, config.voxel_size_mm, contrast, rng)
+    # open the sulci the template blurred into GM (by a regionally varying share), less and
+    # less towards their fundus
+    taper = sulcal_taper(tpl.surface_mm)
+    sulci = tpl.sulci * taper
+    gm, csf = open_sulci(tpl.gm, tpl.csf, sulci, config.voxel_size_mm, contrast, rng)
     if config.anatomy != "real":  # (real scans carry their own atrophy)
         # MS brains are atrophied: the pia moves in by a per-case, regionally varying depth
         depth = atrophy_depth_mm(tpl.shape, config.voxel_size_mm, rng)
+        depth *= taper
         gm, csf = cortical_atrophy(gm, csf, tpl.pial_mm, depth, config.voxel_size_mm)
     allowed = allowed_region(gm, tpl.wm, csf)
     if config.anatomy == "real":
