@@ -208,8 +208,8 @@ def _laminae(
 #: Cortical thickness (mm) kept along every pial surface by :func:`thin_cortex`; real cortex is
 #: 2.5-3 mm, a little more with partial volume at 1 mm. (3.0 until round 15: 3 and 4 mm from
 #: a dark sulcus the cortex read 1.09 and 1.08 x NAWM in 6 2D cases vs 1.05 and 1.04 in the
-#: real 2D scans, a wide, soft ribbon; 2.5 mm gave 1.07 and 1.06. The GM share of the
-#: template fell from 0.53 to 0.51.)
+#: real 2D scans, a wide, soft ribbon; 2.5 mm gave 1.07 and 1.06 (a one-off script). The GM
+#: share of the template fell from 0.53 to 0.51.)
 PIAL_CORTEX_MM = 2.5
 #: Boxes of non-cortical or allocortical GM in MNI mm, (lo, hi) on |x|, y, z, that the folding
 #: leaves alone: the deep grey nuclei (caudate, putamen, pallidum, thalamus) and the mesial
