@@ -87,8 +87,10 @@ def _fissure_weight(voxel_size_mm: float) -> tuple[float, np.ndarray]:
 #: patches, a weaker bias field and dirty WM; the WM darkens towards the front per case, much
 #: more in 2D cases than in 3D ones; one more draw per contrast shifts a seed's later draws);
 #: 17: round 15 (sulci open and widen less towards their fundus, deeper atrophy at their mouth,
-#: a 2.5 mm cortex in the template, noisier 2D cases, sharper 3D ones).
-GENERATOR_VERSION = 17
+#: a 2.5 mm cortex in the template, noisier 2D cases, sharper 3D ones); 18: round 16 (large
+#: lesions' ragged outlines cut on a coarser lattice; masses thicker, lined all along the wall,
+#: thickest at the horns, with fewer, shorter, thicker fingers kept on their side).
+GENERATOR_VERSION = 18
 
 
 def _finalize(

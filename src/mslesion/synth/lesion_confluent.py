@@ -57,15 +57,23 @@ MASS_SHARE = {"low": 0.0, "medium": 0.15, "high": 0.4}
 #: of Dawson's fingers and their semi-length and radii (mm): longer than a band's, as the real
 #: masses reach far into the corona radiata (4-12 mm until round 13, when alone they measured
 #: fill 0.10-0.33 against the real masses' 0.05-0.26).
-MASS_THICK_MM, MASS_BOTH_SIDES, MASS_COVER = (2.5, 5.0), 0.6, (0.6, 1.0)
-MASS_FINGERS, MASS_FINGER_LENGTH_MM, MASS_FINGER_RADIUS_MM = (20, 45), (6.0, 18.0), (1.0, 2.5)
+#: Round 16: thicker (was 2.5-5 mm) with fewer, shorter, thicker fingers (were 20-44 of 6-18 x
+#: 1-2.5 mm). The thin cuff and its needles fanned out of the wall as a starburst of bright
+#: spikes, and the benchmark's thin share of lesions >= 5,000 voxels read 0.51 against the real
+#: masks' 0.37 (the real masses are thick, with stubby fingers); 0.42 with this and
+#: ``lesion_large.RAGGED_CELL`` (16 cases, a one-off script).
+MASS_THICK_MM, MASS_BOTH_SIDES, MASS_COVER = (4.0, 7.0), 0.6, (0.6, 1.0)
+MASS_FINGERS, MASS_FINGER_LENGTH_MM, MASS_FINGER_RADIUS_MM = (12, 25), (5.0, 14.0), (1.8, 3.2)
 #: How patchy a mass is along the wall: its thickness is x clip(a + b x a smooth ~15 mm field,
 #: 0.4, 1.6), (a, b) = this.
 MASS_PATCHES = (0.6, 0.8)
 #: Thickness gain of a mass (a, b): a + b x (0 on the ventricle's body, 1 at its horns, a ramp
 #: from 10 to 25 mm in front of or behind its centre), as real confluent lesions are thickest
 #: at the frontal and occipital horns and the trigones.
-MASS_HORNS = (0.7, 0.8)
+MASS_HORNS = (0.5, 1.0)
+#: A mass lines the wall at least this thick (mm) all along its run, so its patches stay joined;
+#: a one-sided mass reaches at most this far (mm) across the midline.
+MASS_LINING_MM, MASS_MIDLINE_MM = 2.0, 3.0
 
 
 def band_body(
@@ -178,8 +186,8 @@ def paint_mass(
 ) -> None:
     """A confluent mass cuffing one lateral ventricle, or both (``MASS_BOTH_SIDES``), over most
     of its length (``MASS_COVER``, from somewhere between the occipital horn and the frontal
-    horn): WM within a lumpy 2.5-5 mm of the wall (``MASS_THICK_MM``), a ragged outline
-    (keeping its footing on the wall), thicker at the horns (``MASS_HORNS``), 20-44 long
+    horn): WM within a lumpy 4-7 mm of the wall (``MASS_THICK_MM``), a ragged outline
+    (keeping its footing on the wall), thicker at the horns (``MASS_HORNS``), 12-24
     Dawson's fingers, kept in one piece.
     ``peri``: (K, 3) output voxels of the periventricular zone (where the ventricles are).
 
@@ -189,12 +197,14 @@ def paint_mass(
     several merge. Where the cuff runs along
     and across is decided in template space (its Y in mm, its side of the midline), so the mass
     follows the deformed ventricles. Its thickness is patchy along the wall
-    (``MASS_PATCHES``). Painted alone on the undeformed template (8 draws, a one-off script),
-    6,200-20,100 voxels (median ~7,300), fill 0.06-0.27 (median 0.14; round 12, with shorter
-    fingers and no horns: 3,400-15,800, 0.10-0.33, median 0.20), 0.2-0.5 s each; merged with the
-    plaques and lesions round it, it makes a case's largest lesion: of 16 medium and high
-    cases, 1,500-43,000 voxels, median ~6,900, as in the real masks (9,200 at most before
-    masses; 55,000, evenly thick; 1,600-27,000 in round 12).
+    (``MASS_PATCHES``) over a 2 mm lining (``MASS_LINING_MM``). Painted alone on the
+    undeformed template (8 draws, one-off scripts): round 16, 6,900-25,600 voxels (median
+    ~13,000), fill 0.08-0.20, 0.4-1.0 s each (round 15's thinner cuffs: 3,700-13,700, median
+    ~8,000; round 13: 6,200-20,100, fill 0.06-0.27; round 12, with shorter fingers and no
+    horns: 3,400-15,800, 0.10-0.33); merged with the plaques and lesions round it, it makes a
+    case's largest lesion: of round 13's 16 medium and high cases, 1,500-43,000 voxels, median
+    ~6,900, as in the real masks (9,200 at most before masses; 55,000, evenly thick;
+    1,600-27,000 in round 12).
     """
     v = ctx.voxel_size_mm
     tpl = ctx.template
@@ -228,13 +238,15 @@ def paint_mass(
     if side:
         run *= np.sign(where[..., 0] - midline) == side
     # patchy along the wall (~15 mm patches, 0.4-1.6 x as thick; drawn evenly thick the cuff
-    # read as a bright ring traced round the whole ventricle, and where patches left the wall
-    # bare it broke into pieces, of which only the largest was kept)
+    # read as a bright ring traced round the whole ventricle), never thinner than the lining
+    # (where the lumps left the wall bare it broke into pieces, of which only the largest was
+    # kept: in round 15 one of 6 test draws was a 3,700-voxel mass 30 mm long)
     patch = coarse_noise(vent.shape, tuple(max(3, int(s * v / 15)) for s in vent.shape), rng)
     patch = np.clip(MASS_PATCHES[0] + MASS_PATCHES[1] * patch, 0.4, 1.6)
     horn = np.clip((np.abs(y_mm - centre_mm) - 10.0) / 15.0, 0.0, 1.0)
     patch *= MASS_HORNS[0] + MASS_HORNS[1] * horn
     thickness = (thick_mm * (1.0 + 0.45 * fine) + 2.0 * broad) * run * patch / v
+    thickness = np.maximum(thickness, MASS_LINING_MM * (run > 0.5) / v)
     body = (vent > 0) & (vent <= thickness) & ctx.allowed[sl]
     body = ragged(ctx, body, sl, thick_mm / v, True, rng)
     finger_size = (
@@ -243,4 +255,7 @@ def paint_mass(
     )
     grid = local_grid(sl)
     add_fingers(ctx, body, sl, grid, int(rng.integers(*MASS_FINGERS)), rng, finger_size)
+    if side:  # (the thicker fingers of round 16 reached across the corpus callosum)
+        across_mm = side * (where[..., 0] - midline) * abs(float(tpl.affine[0, 0]))
+        body &= across_mm > -MASS_MIDLINE_MM
     paint_large(ctx, canvas, sl, largest_piece(body), "periventricular", "mass", rng)
