@@ -60,8 +60,8 @@ MASS_SHARE = {"low": 0.0, "medium": 0.15, "high": 0.4}
 #: Round 16: thicker (was 2.5-5 mm) with fewer, shorter, thicker fingers (were 20-44 of 6-18 x
 #: 1-2.5 mm). The thin cuff and its needles fanned out of the wall as a starburst of bright
 #: spikes, and the benchmark's thin share of lesions >= 5,000 voxels read 0.51 against the real
-#: masks' 0.37 (the real masses are thick, with stubby fingers); 0.42 with this and
-#: ``lesion_large.RAGGED_CELL`` (16 cases, a one-off script).
+#: masks' 0.37 (the real masses are thick, with stubby fingers); 0.41 with this, the lining,
+#: the horns and ``lesion_large.RAGGED_CELL`` (the round's benchmark, 8 cases).
 MASS_THICK_MM, MASS_BOTH_SIDES, MASS_COVER = (4.0, 7.0), 0.6, (0.6, 1.0)
 MASS_FINGERS, MASS_FINGER_LENGTH_MM, MASS_FINGER_RADIUS_MM = (12, 25), (5.0, 14.0), (1.8, 3.2)
 #: How patchy a mass is along the wall: its thickness is x clip(a + b x a smooth ~15 mm field,
