@@ -19,7 +19,7 @@ import nibabel as nib
 import numpy as np
 from scipy import ndimage, stats
 
-from mslesion.metrics.lesion import lesion_shape
+from mslesion.metrics.lesion import lesion_shape, thin_share
 from mslesion.paths import require_shared_data
 from mslesion.synth import SynthConfig, generate_case
 from mslesion.synth.anatomy import MNI_AFFINE_1MM, mni_template
@@ -290,26 +290,13 @@ def lesion_stats(
 
 #: (voxels, elongation, fill, thin share) of one lesion >= 300 voxels.
 LargeShape = tuple[int, float, float, float]
-#: A lesion's parts narrower than a ball of this radius (voxels) count as thin (:func:`thin_share`).
-THIN_BALL_VOX = 2
-
-
-def thin_share(lesion: np.ndarray) -> float:
-    """Share of a lesion's voxels (bool array, the lesion alone) that a morphological opening
-    by a ball of radius ``THIN_BALL_VOX`` voxels removes: its spikes, bridges and lace, the
-    parts under ~5 voxels across. Real lesions >= 5,000 voxels: 0.37 pooled (round 15's
-    synthetic ones 0.51, with fringed cuffs under 5 mm thick and 1-2.5 mm fingers)."""
-    r = THIN_BALL_VOX
-    ball = (np.mgrid[-r : r + 1, -r : r + 1, -r : r + 1] ** 2).sum(0) <= r * r
-    padded = np.pad(lesion, r + 1)
-    return 1.0 - float(ndimage.binary_opening(padded, ball).sum()) / max(int(lesion.sum()), 1)
 
 
 def lesion_shapes(labels: np.ndarray, large: list[LargeShape] | None = None) -> dict[str, float]:
     """Median :func:`mslesion.metrics.lesion.lesion_shape` (elongation, fill) of the lesions
     of 10-300 voxels and of those >= 300 voxels (``_large``; smaller ones are too few voxels
-    to have a shape); the large ones' shapes and thin shares (:func:`thin_share`) are also
-    appended to ``large`` if given."""
+    to have a shape); the large ones' shapes and thin shares (``metrics.lesion.thin_share``)
+    are also appended to ``large`` if given."""
     shapes: dict[str, list[float]] = {"": [], "_large": []}
     fills: dict[str, list[float]] = {"": [], "_large": []}
     for _label, lesion in cc3d.each(labels, binary=True, in_place=True):
@@ -345,7 +332,9 @@ THIN_SIZE_CLASSES = ((300, 1000), (1000, 5000), (5000, None))
 
 
 def pooled_thin(large: list[LargeShape]) -> str:
-    """Thin share (:func:`thin_share`) pooled over every lesion's voxels in each of
+    """Thin share (:func:`mslesion.metrics.lesion.thin_share`, parts under ~5 voxels across;
+    real lesions >= 5,000 voxels 0.37, round 15's synthetic ones 0.51) pooled over every
+    lesion's voxels in each of
     ``THIN_SIZE_CLASSES``, "A / B / C" (``-`` for an empty class)."""
     parts = []
     for lo, hi in THIN_SIZE_CLASSES:

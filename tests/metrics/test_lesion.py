@@ -18,6 +18,7 @@ from mslesion.metrics.lesion import (
     lesion_table,
     match_lesions,
     min_size_voxels_for,
+    thin_share,
 )
 
 SHAPE = (30, 30, 30)
@@ -182,3 +183,17 @@ def test_lesion_shape_tells_balls_from_ovoids_and_lobed_lesions() -> None:
     twins = np.concatenate([ball - [8, 0, 0], ball + [8, 0, 0]])
     elong, fill = lesion_shape(twins)
     assert elong > 1.8 and fill < 0.8
+
+
+def test_thin_share_counts_the_parts_too_narrow_for_the_ball() -> None:
+    grid = np.mgrid[:31, :31, :31] - 15
+    blob = (grid**2).sum(0) <= 36  # radius 6: holds the radius-2 ball everywhere but its rim
+    rod = (grid[1] ** 2 + grid[2] ** 2 <= 1) & (np.abs(grid[0]) <= 12)  # 3 voxels across
+    assert thin_share(blob) < 0.1
+    assert thin_share(rod) == 1.0
+    # the blob with the rod as a spike: the spike's voxels are the thin share
+    spiky = blob | (rod & (grid[0] > 0))
+    expected = (spiky & ~blob).sum() / spiky.sum()
+    assert thin_share(spiky) == pytest.approx(expected, abs=0.05)
+    # a ball wider than the blob finds all of it thin
+    assert thin_share(blob, radius_vox=7) == 1.0
