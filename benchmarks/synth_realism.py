@@ -23,6 +23,8 @@ from mslesion.metrics.lesion import lesion_shape, thin_share
 from mslesion.paths import require_shared_data
 from mslesion.synth import SynthConfig, generate_case
 from mslesion.synth.anatomy import MNI_AFFINE_1MM, mni_template
+from mslesion.synth.deep_grey import NUCLEI_MM, ellipsoid_radius
+from mslesion.synth.normal import mm_grid
 
 
 def load(path: str | Path) -> np.ndarray:
@@ -32,12 +34,31 @@ def load(path: str | Path) -> np.ndarray:
 def atlas(root: Path) -> dict[str, np.ndarray]:
     a = root / "atlas" / "MNI152_1mm"
     tissues = load(a / "MNI152_T1_1mm_brain_tissues.nii.gz").astype(np.uint8)
-    return {
+    regions = {
         "wm": ndimage.binary_erosion(tissues == 3, iterations=2),
         "gm": tissues == 2,
         "ventricles": load(a / "MNI_1mm_Ventricules_Dilated.nii.gz") > 0,
         "juxtacortical": load(a / "MNI_1mm_JuxtaCorticalWhiteMatter.nii.gz") > 0,
         "infratentorial": load(a / "MNI_1mm_Infratentorial.nii.gz") > 0,
+    }
+    regions.update(nucleus_cores(tissues.shape))
+    return regions
+
+
+#: Normalised radius of the deep-grey ellipsoids' cores that the ``deep_*`` rows read.
+NUCLEUS_CORE = 0.6
+
+
+def nucleus_cores(shape: tuple[int, ...]) -> dict[str, np.ndarray]:
+    """``deep_thalamus``, ``deep_caudate``, ``deep_putamen``, ``deep_pallidum``: the cores of
+    the generator's MNI-mm ellipsoids (``mslesion.synth.deep_grey.NUCLEI_MM``; the caudate's
+    head only). The FSL atlas has no deep nuclei; the real scans are registered to MNI, so
+    their nuclei lie there too, less exactly than in an undeformed synthetic case."""
+    x, y, z = mm_grid(shape, MNI_AFFINE_1MM)  # type: ignore[arg-type]
+    return {
+        f"deep_{name.split()[0]}": ellipsoid_radius(x, y, z, c, semi, yaw) < NUCLEUS_CORE
+        for name, (c, semi, yaw, _share) in NUCLEI_MM.items()
+        if name != "caudate body"
     }
 
 
@@ -82,6 +103,9 @@ def contrast_stats(
     clear = at["wm"] & brain & ~ndimage.binary_dilation(lesions, iterations=3)
     out.update(nawm_scales(img / nawm, clear))
     out.update(sulcal_depth(img / nawm, lesions))
+    for key, core in at.items():
+        if key.startswith("deep_"):
+            out[key] = float(np.median(img[core & brain & ~lesions])) / nawm
     return out
 
 

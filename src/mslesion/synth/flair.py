@@ -13,6 +13,7 @@ import numpy as np
 from scipy import ndimage
 
 from mslesion.infer.crop import brain_box
+from mslesion.synth.deep_grey import DeepGrey
 from mslesion.synth.fields import smooth_field
 from mslesion.synth.lesions import MIN_LESION_CONTRAST
 
@@ -45,6 +46,13 @@ RECON_MM, THREE_D_INTERP_MM = (0.45, 0.65), (0.3, 0.45)
 #: the benchmark's ``wm_front_back``). Until round 14 every case got 0.04-0.07 from the
 #: template's NAWM pattern, in front of y = +10 mm only.
 FRONTAL_WM_2D, FRONTAL_WM_3D = (0.18, 0.30), (0.0, 0.05)
+#: Range of ``Contrast.sulci_open``, the mean share of the template's sulcal lines opened.
+SULCI_OPEN = (0.4, 0.75)
+#: Ranges of ``Contrast.deep_grey_dim`` and ``Contrast.pallidum_dark`` (``deep_grey.py``):
+#: undeformed, 8 cases then read thalamus 1.03, caudate 1.11, putamen 1.09, pallidum 0.80 x
+#: NAWM at the nuclei's cores, the real scans 1.02, 1.11, 1.07, 0.82 (0.55-0.85 and 0.08-0.2
+#: first gave 1.08, 1.03, 1.00, 0.96 with the boxes of a one-off script).
+DEEP_GREY_DIM, PALLIDUM_DARK = (0.65, 0.95), (0.1, 0.25)
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,8 @@ class Contrast:
     through_plane_mm: float = 0.0  # extra Gaussian sigma (mm) along Z of the resampling
     recon_mm: float = 0.0  # Gaussian sigma (mm) correlating the complex noise (3D cases)
     frontal_wm: float = 0.0  # relative darkening of the frontal WM (``anatomy.frontal_wm_ramp``)
+    deep_grey_dim: float = 0.0  # share of the cortex's GM excess over WM the deep nuclei lack
+    pallidum_dark: float = 0.0  # relative darkening of the globus pallidus (``deep_grey``)
 
     @classmethod
     def draw(cls, rng: np.random.Generator) -> Contrast:
@@ -126,7 +136,7 @@ class Contrast:
             ),
             # 40-75 %: with 20-55 % only ~8 % of the inner brain bordered CSF vs ~15 % in the
             # real scans (csf_edge_share), and their edges were softer (edge_p90 0.19 vs 0.24)
-            sulci_open=float(rng.uniform(0.4, 0.75)),
+            sulci_open=float(rng.uniform(*SULCI_OPEN)),
             grain=float(rng.uniform(0.03, 0.05)),
             # real FLAIR (MSLesSeg P14/P18, open_ms_data): tegmentum, insula ~1.1-1.4 x NAWM
             bright_gain=float(rng.uniform(0.08, 0.22)),
@@ -141,6 +151,8 @@ class Contrast:
             through_plane_mm=float(rng.uniform(*THROUGH_PLANE_MM)) if two_d else 0.0,
             recon_mm=0.0 if two_d else float(rng.uniform(*RECON_MM)),
             frontal_wm=float(rng.uniform(*(FRONTAL_WM_2D if two_d else FRONTAL_WM_3D))),
+            deep_grey_dim=float(rng.uniform(*DEEP_GREY_DIM)),
+            pallidum_dark=float(rng.uniform(*PALLIDUM_DARK)),
         )
 
 
@@ -232,16 +244,24 @@ def tissue_image(
     c: Contrast,
     nawm: np.ndarray | None = None,
     bright: np.ndarray | None = None,
+    deep: DeepGrey | None = None,
 ) -> np.ndarray:
     """Noise-free partial-volume mix (X, Y, Z) float32, WM = 1, 0 outside ``brain``.
 
     ``nawm`` (from :func:`nawm_modulation`) makes the WM level ``1 + nawm`` voxel by voxel;
     ``bright`` (``Template.bright``, [0, 1]) lifts the normal bright anatomy by up to
-    ``c.bright_gain`` (at most to :data:`TISSUE_MAX`).
+    ``c.bright_gain`` (at most to :data:`TISSUE_MAX`); ``deep`` (the grid's
+    :func:`mslesion.synth.deep_grey.deep_grey_weights`) puts the deep nuclei's GM at
+    ``c.gm - c.deep_grey_dim x (c.gm - 1)`` and darkens the pallidum by ``c.pallidum_dark``.
     """
     total = np.maximum(gm + wm + csf, np.float32(1e-3))
     wm_level = wm if nawm is None else wm * (1 + nawm)
     img = (gm * np.float32(c.gm) + wm_level + csf * np.float32(c.csf)) / total
+    if deep is not None:
+        b = deep.box
+        drop = np.float32(c.deep_grey_dim * (c.gm - 1.0))
+        img[b] -= deep.grey * drop * gm[b] / total[b]
+        img[b] *= 1 - np.float32(c.pallidum_dark) * deep.pallidum
     img *= 1 + np.float32(c.cap_gain) * caps
     if bright is not None and c.bright_gain > 0:
         lift(img, bright, c.bright_gain)

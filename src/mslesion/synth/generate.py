@@ -16,6 +16,7 @@ import numpy as np
 from mslesion.synth.anatomy import ZONES, Template, frontal_wm_ramp, mni_template
 from mslesion.synth.atrophy import atrophy_depth_mm, cortical_atrophy, sulcal_taper
 from mslesion.synth.config import SynthCase, SynthConfig
+from mslesion.synth.deep_grey import DeepGrey, deep_grey_weights
 from mslesion.synth.fields import (
     one_blas_thread,
     random_sampling_grid,
@@ -41,6 +42,12 @@ from mslesion.synth.lesions import LesionCanvas, PlacementContext, allowed_regio
 def _ventricle_centre(voxel_size_mm: float) -> np.ndarray:
     tpl = mni_template(voxel_size_mm)
     return np.argwhere(tpl.vent_dist <= 0.5 * voxel_size_mm).mean(0).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=4)
+def _deep_grey(voxel_size_mm: float) -> DeepGrey:
+    tpl = mni_template(voxel_size_mm)
+    return deep_grey_weights(tpl.shape, tpl.affine)
 
 
 _INFRATENTORIAL = next(k for k, name in ZONES.items() if name == "infratentorial")
@@ -89,8 +96,10 @@ def _fissure_weight(voxel_size_mm: float) -> tuple[float, np.ndarray]:
 #: 17: round 15 (sulci open and widen less towards their fundus, deeper atrophy at their mouth,
 #: a 2.5 mm cortex in the template, noisier 2D cases, sharper 3D ones); 18: round 16 (large
 #: lesions' ragged outlines cut on a coarser lattice; masses thicker, lined all along the wall,
-#: thickest at the horns, with fewer, shorter, thicker fingers kept on their side).
-GENERATOR_VERSION = 18
+#: thickest at the horns, with fewer, shorter, thicker fingers kept on their side); 19: round 17
+#: (deep grey nuclei dimmer than the cortex, the pallidum darker than the WM; two more draws per
+#: contrast shift a seed's later draws).
+GENERATOR_VERSION = 19
 
 
 def _finalize(
@@ -164,7 +173,8 @@ def _template_image(
         v_mm = config.voxel_size_mm
         frontal = frontal_wm_ramp(tpl.shape, tpl.affine)
         nawm = nawm_modulation(tpl.nawm, v_mm, contrast, rng, tpl.vent_dist, frontal)
-        image = tissue_image(gm, tpl.wm, csf, tpl.caps, brain, contrast, nawm, tpl.bright)
+        deep = _deep_grey(v_mm)
+        image = tissue_image(gm, tpl.wm, csf, tpl.caps, brain, contrast, nawm, tpl.bright, deep)
     labels = np.where(allowed, ALLOWED, np.where(brain, BRAIN, 0)).astype(np.uint8)
     return image, labels
 
