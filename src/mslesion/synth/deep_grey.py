@@ -84,7 +84,7 @@ def _box_slices(shape: tuple[int, int, int], affine: np.ndarray) -> tuple[slice,
     for axis, (lo, hi) in enumerate(BOX_MM):
         mm = affine[axis, axis] * np.arange(shape[axis]) + affine[axis, 3]
         if axis == 0:  # (|x|: the box spans both hemispheres)
-            mm, lo = np.abs(mm), -1.0
+            mm = np.abs(mm)
         inside = np.flatnonzero((mm >= lo) & (mm <= hi))
         slices.append(slice(int(inside[0]), int(inside[-1]) + 1))
     return slices[0], slices[1], slices[2]
