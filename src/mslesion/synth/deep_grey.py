@@ -26,9 +26,9 @@ from mslesion.synth.normal import mm_grid
 #: Each nucleus as an ellipsoid in MNI mm, mirrored on both hemispheres: centre (|x|, y, z),
 #: semi-axes (across, along, up) and the yaw (degrees) of its long axis from the y axis, + when
 #: its back end lies more lateral (thalamus, putamen), fitted by eye to the template's GM map;
-#: and the share of the case's dimming (``flair.Contrast.deep_grey_dim``) its GM takes: the
-#: putamen is the brightest of them on real FLAIR (its box already read 1.04 x NAWM, as the real
-#: scans' 1.05, at the cortical level).
+#: and the share of the case's dimming (``flair.Contrast.deep_grey_dim``) its GM takes, tuned on
+#: the cores of 8 undeformed cases (one-off scripts): the putamen read 1.14 x NAWM with 0.5 and
+#: 1.09 with 0.7 (real 1.07), the caudate head 1.07 with 1 and 1.11 with 0.85 (real 1.11).
 NUCLEI_MM = {
     "thalamus": ((11.0, -17.0, 7.0), (7.5, 14.0, 10.0), 20.0, 1.0),
     "caudate head": ((12.0, 13.0, 8.0), (6.0, 9.0, 10.0), 0.0, 0.85),
@@ -51,7 +51,8 @@ class DeepGrey:
     Attributes:
         box: (X, Y, Z) slices of the grid that hold every weight > 0.
         grey: float32 [0, 1] on the box: how much of the case's dimming the GM takes there
-            (thalami, caudate, pallidum 1, putamen 0.5), towards the WM level
+            (``NUCLEI_MM``'s shares: thalami and pallidum 1, caudate 0.85, putamen 0.7), towards
+            the WM level
             (:func:`mslesion.synth.flair.tissue_image`).
         pallidum: float32 [0, 1] on the box: the globus pallidus, darkened as a whole.
     """

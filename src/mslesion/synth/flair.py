@@ -50,8 +50,8 @@ FRONTAL_WM_2D, FRONTAL_WM_3D = (0.18, 0.30), (0.0, 0.05)
 SULCI_OPEN = (0.4, 0.75)
 #: Ranges of ``Contrast.deep_grey_dim`` and ``Contrast.pallidum_dark`` (``deep_grey.py``):
 #: undeformed, 8 cases then read thalamus 1.03, caudate 1.11, putamen 1.09, pallidum 0.80 x
-#: NAWM at the nuclei's cores, the real scans 1.02, 1.11, 1.07, 0.82 (0.55-0.85 and 0.08-0.2
-#: first gave 1.08, 1.03, 1.00, 0.96 with the boxes of a one-off script).
+#: NAWM at the nuclei's cores, the real scans 1.02, 1.11, 1.07, 0.82 (one-off scripts; 0.10-0.25
+#: is the pallidum's second try: 0.15-0.30 read 0.76).
 DEEP_GREY_DIM, PALLIDUM_DARK = (0.65, 0.95), (0.1, 0.25)
 
 
