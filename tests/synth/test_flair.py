@@ -137,3 +137,14 @@ def test_median_noise_draws_read_like_the_real_scans_noise() -> None:
     )
     assert 0.017 < two_d < 0.030
     assert 3.0 < three_d / two_d < 5.5
+
+
+def test_2d_acquisitions_draw_more_cortex_contrast_than_3d_ones() -> None:
+    # real 2D multislice FLAIR shows more GM / WM contrast than 3D FLAIR (round 18); the
+    # per-case draw must follow the acquisition it drew, and keep FLAIR's WM < GM order
+    draws = [Contrast.draw(np.random.default_rng(seed)) for seed in range(60)]
+    two_d = [c.gm for c in draws if c.through_plane_mm > 0]
+    three_d = [c.gm for c in draws if c.through_plane_mm == 0]
+    assert len(two_d) > 10 and len(three_d) > 10
+    assert min(two_d) > max(three_d)
+    assert min(three_d) > 1.2

@@ -1,5 +1,6 @@
-"""Normal bright anatomy (hard negatives), the NAWM's variation (its scales, dirty-appearing WM,
-the frontal WM's darkening) and the halo and fringe around lesions."""
+"""Normal bright anatomy (hard negatives), the basal cisterns, the NAWM's variation (its
+scales, dirty-appearing WM, the frontal WM's darkening) and the halo and fringe around
+lesions."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from mslesion.synth.flair import (
     tissue_image,
 )
 from mslesion.synth.lesions import MIN_LESION_CONTRAST, RIM_MIN_ALPHA
+from mslesion.synth.normal import CISTERN_TISSUE, fill_cisterns
 
 # MNI mm points (x, y, z) inside each normal bright structure, and in plain deep WM
 STRUCTURES = {
@@ -48,6 +50,48 @@ def test_template_marks_the_normal_bright_structures_only() -> None:
     # the septum is tissue inside the brain mask (the average had thinned it out of it)
     septum = _voxel(tpl.affine, STRUCTURES["septum pellucidum"])
     assert tpl.gm[septum] > 0.8 and tpl.gm[septum] + tpl.wm[septum] + tpl.csf[septum] > 0.9
+
+
+def test_fill_cisterns_fills_only_the_holes_with_csf_and_some_tissue() -> None:
+    # a hollow tube of tissue along Z (its bore is a hole in every axial slice), capped at the
+    # bottom, and a CSF pool beside it that stays CSF
+    shape = (40, 40, 20)
+    gm = np.zeros(shape, np.float32)
+    wm = np.zeros(shape, np.float32)
+    csf = np.zeros(shape, np.float32)
+    i, j = np.ogrid[:40, :40]
+    radius = np.hypot(i - 15, j - 15)
+    wm[(radius >= 5) & (radius < 9)] = 1.0
+    wm[:, :, 0][radius < 9] = 1.0
+    csf[28:36, 28:36, :] = 1.0
+    bore = np.broadcast_to((radius < 5)[..., None], shape).copy()
+    bore[:, :, 0] = False
+    gm2, csf2 = fill_cisterns(gm, wm, csf)
+    total = gm2 + wm + csf2
+    assert np.all(total[bore] > 0.99) and np.all(total <= 1.0 + 1e-6)
+    mean, _std, top = CISTERN_TISSUE
+    assert np.all(gm2[bore] <= top + 1e-6) and 0.5 * mean < gm2[bore].mean() < 1.5 * mean
+    outside = ~bore
+    assert np.array_equal(gm2[outside], gm[outside]) and np.array_equal(csf2[outside], csf[outside])
+
+
+def test_template_keeps_the_basal_cisterns_in_the_brain_dark_grey() -> None:
+    tpl = mni_template(1.0)
+    brain = (tpl.gm + tpl.wm + tpl.csf) > 0.5
+    holes = sum(
+        int((ndimage.binary_fill_holes(brain[:, :, k]) & ~brain[:, :, k]).sum())
+        for k in range(brain.shape[2])
+    )
+    assert holes < 200  # the average's own left ~6,000 voxels out, at MNI z -28..-17 mm
+    # the interpeduncular cistern, between the cerebral peduncles
+    cistern = _voxel(tpl.affine, (0, -12, -22))
+    assert brain[cistern] and tpl.csf[cistern] > 0.2
+    c = replace(Contrast.draw(np.random.default_rng(0)), gm=1.4, csf=0.2)
+    img = tissue_image(tpl.gm, tpl.wm, tpl.csf, tpl.caps, brain, c)
+    box = tuple(slice(k - 2, k + 3) for k in cistern)
+    ventricle = img[(tpl.vent_dist <= 0) & brain]
+    # darker than the WM, brighter than the ventricles (vessels, nerves, partial volume)
+    assert np.median(ventricle) < np.median(img[box]) < 0.8
 
 
 def test_bright_structures_are_brighter_than_nawm_but_below_lesions() -> None:

@@ -28,7 +28,13 @@ from mslesion.synth.folding import (
     non_cortical_grey,
     thin_cortex,
 )
-from mslesion.synth.normal import add_septum, bright_anatomy, mm_grid, polyline_tube
+from mslesion.synth.normal import (
+    add_septum,
+    bright_anatomy,
+    fill_cisterns,
+    mm_grid,
+    polyline_tube,
+)
 
 # The project's 1 mm MNI grid (182x218x182, LAS) and the nilearn template maps are defined
 # once in :mod:`mslesion.preprocess.templates`; the ``*_1MM`` names are kept for synth code.
@@ -360,6 +366,9 @@ def _build_template_1mm() -> Template:
     # the septum pellucidum the average thinned out of the brain mask, then the bright anatomy
     gm_sharp, csf = add_septum(gm_sharp, wm_sharp, csf, vent_dist, MNI_AFFINE_1MM)
     bright = bright_anatomy(gm_sharp, wm_sharp, vent_dist, MNI_AFFINE_1MM)
+    # the basal cisterns the average left out of the brain mask (after the bright anatomy,
+    # which would brighten their tissue share next to the brainstem)
+    gm_sharp, csf = fill_cisterns(gm_sharp, wm_sharp, csf)
     return Template(
         gm=gm_sharp,
         wm=wm_sharp,
@@ -406,6 +415,7 @@ def _resample_to(tpl: Template, voxel_size_mm: float) -> Template:
     )
 
 
+# 18: the basal cisterns filled (``normal.fill_cisterns``);
 # 17: the depth below the outer surface (``surface_mm``) for the sulci's taper, a 2.5 mm
 # cortex (``folding.PIAL_CORTEX_MM``);
 # 16: the frontal WM darkening left the NAWM pattern (per case now, ``frontal_wm_ramp``);
@@ -416,7 +426,7 @@ def _resample_to(tpl: Template, voxel_size_mm: float) -> Template:
 # count as ventricles (not the fissures); 9: thin extra sulci
 # that spare the gyral WM, cortex thinned to 3 mm from the pia, the interhemispheric fissure as
 # pia; 8: leaning extra sulci, WM sharpened vs its local peak
-_CACHE_VERSION = 17
+_CACHE_VERSION = 18
 _FIELDS = (
     "gm",
     "wm",

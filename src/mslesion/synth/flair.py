@@ -53,6 +53,14 @@ SULCI_OPEN = (0.4, 0.75)
 #: NAWM at the nuclei's cores, the real scans 1.02, 1.11, 1.07, 0.82 (one-off scripts; 0.10-0.25
 #: is the pallidum's second try: 0.15-0.30 read 0.76).
 DEEP_GREY_DIM, PALLIDUM_DARK = (0.65, 0.95), (0.1, 0.25)
+#: Pure cortex level (x WM, ``Contrast.gm``) in 2D and 3D acquisitions. Real 2D multislice
+#: FLAIR shows more GM / WM contrast than 3D FLAIR (its magnetisation transfer darkens the WM
+#: more): the atlas GM's 50th / 75th / 90th percentiles read 1.07-1.14 / 1.17-1.30 /
+#: 1.25-1.40 x NAWM in the real 2D scans, 1.00 / 1.11 / 1.20 in the two real 3D ones. One
+#: range for both (1.38-1.55, until round 18) had it reversed: 8 cases' 2D ones 1.01-1.06 /
+#: 1.14-1.17 / 1.25-1.29, their 3D ones 1.02-1.08 / 1.18-1.28 / 1.30-1.42; with these 2D
+#: 1.04-1.10 / 1.20-1.24 / 1.31-1.36, 3D 1.00-1.05 / 1.13-1.21 / 1.23-1.33 (one-off script).
+GM_2D, GM_3D = (1.50, 1.68), (1.28, 1.42)
 
 
 @dataclass(frozen=True)
@@ -101,8 +109,9 @@ class Contrast:
             # pure cortex; partial volume with CSF and WM brings the atlas-GM median to ~1.05
             # (real 1.07 [1.00-1.14]; 1.22-1.38 measured 1.02 once round 8's atrophy thinned
             # the cortex, and the ribbon hardly showed against the WM; 1.33-1.50 measured 1.03
-            # once round 11's 2D cases blurred the ribbon through the slices)
-            gm=float(rng.uniform(1.38, 1.55)),
+            # once round 11's 2D cases blurred the ribbon through the slices); per
+            # acquisition since round 18 (``GM_2D``, ``GM_3D``)
+            gm=float(rng.uniform(*(GM_2D if two_d else GM_3D))),
             cap_gain=float(rng.uniform(0.05, 0.20)),
             # round 14 calmed the NAWM's blotches: in the deep WM (atlas WM eroded 2 more mm,
             # lesions + 3 mm left out) the robust spread between Gaussian scales of 2.5 and 6 mm

@@ -98,8 +98,9 @@ def _fissure_weight(voxel_size_mm: float) -> tuple[float, np.ndarray]:
 #: lesions' ragged outlines cut on a coarser lattice; masses thicker, lined all along the wall,
 #: thickest at the horns, with fewer, shorter, thicker fingers kept on their side); 19: round 17
 #: (deep grey nuclei dimmer than the cortex, the pallidum darker than the WM; two more draws per
-#: contrast shift a seed's later draws).
-GENERATOR_VERSION = 19
+#: contrast shift a seed's later draws); 20: round 18 (the basal cisterns inside the brain mask,
+#: dark grey, not black holes; the cortex brighter in 2D cases than in 3D ones).
+GENERATOR_VERSION = 20
 
 
 def _finalize(
