@@ -23,7 +23,7 @@ from mslesion.paths import require_shared_data
 from mslesion.synth import SynthConfig, generate_case
 from mslesion.synth.anatomy import MNI_AFFINE_1MM, mni_template
 from mslesion.synth.deep_grey import NUCLEI_MM, ellipsoid_radius
-from mslesion.synth.normal import mm_grid
+from mslesion.synth.normal import axial_holes, mm_grid
 
 # (a module beside this script: python puts the script's folder on the path)
 from realism_lesions import LargeShape, lesion_stats, pooled_large, pooled_thin
@@ -49,14 +49,6 @@ def atlas(root: Path) -> dict[str, np.ndarray]:
     brain = tissues > 0
     regions["cisterns"] = axial_holes(brain) & ~ndimage.binary_dilation(brain, iterations=2)
     return regions
-
-
-def axial_holes(mask: np.ndarray) -> np.ndarray:
-    """Bool (X, Y, Z): what each axial slice of ``mask`` encloses but leaves out."""
-    holes = np.zeros_like(mask, dtype=bool)
-    for k in range(mask.shape[2]):
-        holes[:, :, k] = ndimage.binary_fill_holes(mask[:, :, k]) & ~mask[:, :, k]
-    return holes
 
 
 #: Normalised radius of the deep-grey ellipsoids' cores that the ``deep_*`` rows read.

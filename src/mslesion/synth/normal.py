@@ -152,6 +152,14 @@ def bright_anatomy(
     return np.clip(ndimage.gaussian_filter(weight.astype(np.float32), 1.0), 0.0, 1.0)
 
 
+def axial_holes(mask: np.ndarray) -> np.ndarray:
+    """Bool (X, Y, Z): what each axial slice of the bool ``mask`` encloses but leaves out."""
+    holes = np.zeros_like(mask, dtype=bool)
+    for k in range(mask.shape[2]):
+        holes[:, :, k] = ndimage.binary_fill_holes(mask[:, :, k]) & ~mask[:, :, k]
+    return holes
+
+
 #: Tissue (GM) share of the basal cisterns' fill, (mean, std, max) of a smooth field: vessels,
 #: cranial nerves and partial volume. Real FLAIR reads the cisterns at 0.38-0.59 x NAWM (median
 #: per scan, the 4 MSLesSeg scans, where the template's brain mask has its holes), brighter than
@@ -170,14 +178,10 @@ def fill_cisterns(gm: np.ndarray, wm: np.ndarray, csf: np.ndarray) -> tuple[np.n
     of holes in its axial slices at MNI z -28..-17 mm) out of the brain, so every synthetic case
     had black gaps between the temporal lobes and the brainstem where skull-stripped real scans
     keep dark grey CSF (the 4 MSLesSeg masks cover 97-98 % of these holes). Filled are the holes
-    of each axial slice and of the 3D mask; GM takes a smooth share ``CISTERN_TISSUE`` of each
-    filled voxel, CSF the rest.
+    of each axial slice (which hold the 3D mask's holes too); GM takes a smooth share
+    ``CISTERN_TISSUE`` of each filled voxel, CSF the rest.
     """
-    brain = (gm + wm + csf) > 0.5
-    holes = ndimage.binary_fill_holes(brain)
-    for k in range(brain.shape[2]):
-        holes[:, :, k] |= ndimage.binary_fill_holes(brain[:, :, k])
-    holes &= ~brain
+    holes = axial_holes((gm + wm + csf) > 0.5)
     mean, std, top = CISTERN_TISSUE
     field = ndimage.gaussian_filter(
         np.random.default_rng(CISTERN_SEED).standard_normal(gm.shape).astype(np.float32), 1.5
