@@ -164,7 +164,8 @@ def axial_holes(mask: np.ndarray) -> np.ndarray:
 #: cranial nerves and partial volume. Real FLAIR reads the cisterns at 0.38-0.59 x NAWM (median
 #: per scan, the 4 MSLesSeg scans, where the template's brain mask has its holes), brighter than
 #: the ventricles (0.13-0.37) and spread from 0.2 to 1.0 (10th-90th percentile). On 6
-#: synthetic cases (same region) a mean of 0.25 read 0.24-0.37, 0.5 reads 0.34-0.61.
+#: synthetic cases (same region, round 17's GM levels) a mean of 0.25 read 0.24-0.37, 0.5
+#: read 0.34-0.61; with round 18's GM levels the benchmark's ``cisterns`` row reads 0.33-0.57.
 CISTERN_TISSUE = (0.5, 0.15, 0.8)
 #: Seed of the cisterns' fixed tissue field (the template is one fixed brain).
 CISTERN_SEED = 2024
