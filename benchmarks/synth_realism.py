@@ -3,9 +3,10 @@
 Usage: ``python benchmarks/synth_realism.py [--n 4] [--png docs/figures/synth_vs_real.png]``
 
 Needs the shared data folder (real scans + atlas). Every figure is computed the same way for
-real and synthetic scans, with the FSL MNI152 atlas regions (all volumes share that grid):
-intensities are divided by the median normal-appearing WM (atlas WM eroded by 2 voxels, minus
-lesions) before comparing.
+real and synthetic scans, with the FSL MNI152 atlas regions: all volumes share that grid, and
+since round 19 the regions are fitted to each scan's brain by an affine (``atlas_fit.py``;
+``--no-fit`` reads them unfitted, as rounds 1-18 did): intensities are divided by the median
+normal-appearing WM (atlas WM eroded by 2 voxels, minus lesions) before comparing.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ import nibabel as nib
 import numpy as np
 from scipy import ndimage, stats
 
+# (atlas_fit and realism_lesions are modules beside this script: python puts the script's
+# folder on the path)
+from atlas_fit import fit_atlas, fit_summary, mean_transform, warp_regions
 from mslesion.paths import require_shared_data
 from mslesion.synth import SynthConfig, generate_case
 from mslesion.synth.anatomy import MNI_AFFINE_1MM, mni_template
 from mslesion.synth.deep_grey import NUCLEI_MM, ellipsoid_radius
 from mslesion.synth.normal import axial_holes, mm_grid
-
-# (a module beside this script: python puts the script's folder on the path)
 from realism_lesions import LargeShape, lesion_stats, pooled_large, pooled_thin
 
 
@@ -33,9 +35,15 @@ def load(path: str | Path) -> np.ndarray:
     return np.asarray(nib.load(str(path)).dataobj, dtype=np.float32)
 
 
+def atlas_tissues(root: Path) -> np.ndarray:
+    """The FSL atlas' tissue labels (X, Y, Z) uint8: 0 outside the brain, 1 CSF, 2 GM, 3 WM."""
+    path = root / "atlas" / "MNI152_1mm" / "MNI152_T1_1mm_brain_tissues.nii.gz"
+    return load(path).astype(np.uint8)
+
+
 def atlas(root: Path) -> dict[str, np.ndarray]:
     a = root / "atlas" / "MNI152_1mm"
-    tissues = load(a / "MNI152_T1_1mm_brain_tissues.nii.gz").astype(np.uint8)
+    tissues = atlas_tissues(root)
     regions = {
         "wm": ndimage.binary_erosion(tissues == 3, iterations=2),
         "gm": tissues == 2,
@@ -354,27 +362,45 @@ def main() -> None:
         "--n", type=int, default=4, help="synthetic cases (1 mm, medium and high load)"
     )
     parser.add_argument("--png", type=Path, default=Path("docs/figures/synth_vs_real.png"))
+    parser.add_argument(
+        "--no-fit", action="store_true", help="atlas regions as they lie on the MNI grid"
+    )
     args = parser.parse_args()
     root = require_shared_data()
     at = atlas(root)
+    atlas_brain = atlas_tissues(root) > 0
+
+    def regions_of(img: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, float], object]:
+        """(atlas regions fitted to the scan, fit figures, the fit's transform or None)."""
+        if args.no_fit:
+            return at, {}, None
+        transform = fit_atlas(img > 0, atlas_brain)
+        info = fit_summary(img > 0, atlas_brain, transform)
+        return warp_regions(at, transform), info, transform
 
     real_c, real_h, real_l = [], [], []
     real_large: list[LargeShape] = []
     real_inside: list[np.ndarray] = []
     real_first = None
     real_kinds = []
+    source_fits = []  # the open_ms_data scans' fits, for that source's mask-only patients
     for _name, flair, mask_path in real_pairs(root):
         img, mask = load(flair), load(mask_path) > 0
-        real_c.append(contrast_stats(img, mask, at, real_inside))
+        regions, info, transform = regions_of(img)
+        real_c.append({**contrast_stats(img, mask, regions, real_inside), **info})
         real_kinds.append("3D" if REAL_3D_SOURCE in str(flair) else "2D")
-        real_h.append(brain_histogram(img, at, mask))
-        real_l.append(lesion_stats(mask, at, real_large))
+        real_h.append(brain_histogram(img, regions, mask))
+        real_l.append(lesion_stats(mask, regions, real_large))
         real_first = img if real_first is None else real_first
+        if REAL_3D_SOURCE in str(flair) and transform is not None:
+            source_fits.append(transform)
+    # the masks-only patients come without an image to fit: their pipeline's mean fit
+    masks_only = warp_regions(at, mean_transform(source_fits)) if source_fits else at
     for mask_path in sorted(
         glob.glob(str(root / "real/open_ms_data/cross_sectional/MNI/*/GOLD_STANDARD*.nii.gz"))
     ):
         if not any(p in mask_path for p in ("patient19", "patient26")):
-            real_l.append(lesion_stats(load(mask_path) > 0, at, real_large))
+            real_l.append(lesion_stats(load(mask_path) > 0, masks_only, real_large))
 
     syn_c, syn_h, syn_l = [], [], []
     syn_kinds: list[str] = []
@@ -384,10 +410,11 @@ def main() -> None:
     for i in range(args.n):
         case = generate_case(i, SynthConfig(lesion_load="medium" if i % 2 == 0 else "high"))
         mask = case.lesion_mask > 0
-        syn_c.append(contrast_stats(case.flair, mask, at, syn_inside))
+        regions, info, _ = regions_of(case.flair)
+        syn_c.append({**contrast_stats(case.flair, mask, regions, syn_inside), **info})
         syn_kinds.append(case.acquisition)
-        syn_h.append(brain_histogram(case.flair, at, mask))
-        syn_l.append(lesion_stats(mask, at, syn_large))
+        syn_h.append(brain_histogram(case.flair, regions, mask))
+        syn_l.append(lesion_stats(mask, regions, syn_large))
         synth_first = case.flair if synth_first is None else synth_first
 
     pooled_real = np.concatenate(real_h)

@@ -164,32 +164,43 @@ def _band_spread(img: np.ndarray, fine_mm: float, coarse_mm: float) -> float:
     return float(1.4826 * np.median(np.abs(inner - np.median(inner))))
 
 
-def test_random_wm_variation_is_no_blotchier_than_real_deep_wm() -> None:
+def test_random_wm_variation_is_as_blotchy_as_real_deep_wm() -> None:
     # the random part of the WM's brightness (the ~25 mm field, its ~10 mm patches, the ~4 mm
-    # texture and the grain) at the largest values cases draw, on plain 1 mm WM
+    # texture and the grain) on plain 1 mm WM, at the largest and at the median values cases draw
     draws = [Contrast.draw(np.random.default_rng(s)) for s in range(200)]
-    c = replace(
-        draws[0],
-        texture=max(d.texture for d in draws),
-        nawm_random=max(d.nawm_random for d in draws),
-        grain=max(d.grain for d in draws),
-        nawm_regional=0.0,
-        dirty=0.0,
-        frontal_wm=0.0,
-    )
-    shape = (96, 96, 96)
-    for seed in range(3):
-        rng = np.random.default_rng(seed)
-        far = np.full(shape, 40.0, np.float32)  # mm from the ventricles: no dirty WM
-        nawm = nawm_modulation(np.zeros(shape, np.float32), 1.0, c, rng, far)
-        wm = texture_and_bias(1 + nawm, 1.0, c, rng, bias=False)
-        wm /= np.median(wm)
-        # the real scans' deep WM, anatomy and noise included, reads 0.029 and 0.026 in these
-        # bands (medians of 6 scans, synth_realism.py's wm_band_2_6 / wm_band_6_15); round
-        # 13's maxima read 0.028-0.030 and 0.035-0.049 here, round 14's 0.014-0.015 and
-        # 0.017-0.023
-        assert _band_spread(wm, 2.5, 6.0) < 0.025
-        assert _band_spread(wm, 6.0, 15.0) < 0.025
+
+    def bands(pick) -> tuple[float, float]:  # noqa: ANN001 - max or np.median
+        c = replace(
+            draws[0],
+            texture=pick([d.texture for d in draws]),
+            nawm_random=pick([d.nawm_random for d in draws]),
+            grain=pick([d.grain for d in draws]),
+            nawm_regional=0.0,
+            dirty=0.0,
+            frontal_wm=0.0,
+        )
+        shape = (96, 96, 96)
+        spreads = []
+        for seed in range(3):
+            rng = np.random.default_rng(seed)
+            far = np.full(shape, 40.0, np.float32)  # mm from the ventricles: no dirty WM
+            nawm = nawm_modulation(np.zeros(shape, np.float32), 1.0, c, rng, far)
+            wm = texture_and_bias(1 + nawm, 1.0, c, rng, bias=False)
+            wm /= np.median(wm)
+            spreads.append((_band_spread(wm, 2.5, 6.0), _band_spread(wm, 6.0, 15.0)))
+        low, high = np.mean(spreads, axis=0)
+        return float(low), float(high)
+
+    # the real scans' deep WM, anatomy and noise included, reads 0.025-0.035 (median 0.030)
+    # and 0.027-0.033 (0.030) in these bands (synth_realism.py's wm_band_2_6 / wm_band_6_15,
+    # the atlas fitted to each scan since round 19). At the largest draws the random part
+    # alone stays below the real maxima (0.030 and 0.031 here); at the median draws it reads
+    # 0.023 each, where round 18's largest draws read 0.014-0.015 and 0.017-0.023 (its NAWM,
+    # read through the fitted atlas, was 0.7 x as blotchy as real; round 13's 0.028-0.030 and
+    # 0.035-0.049 were blotchier than real)
+    top, median = bands(max), bands(np.median)
+    assert top[0] < 0.035 and top[1] < 0.033
+    assert median[0] > 0.02 and median[1] > 0.02
 
 
 def test_frontal_wm_darkens_more_in_2d_cases() -> None:

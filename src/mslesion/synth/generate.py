@@ -99,8 +99,9 @@ def _fissure_weight(voxel_size_mm: float) -> tuple[float, np.ndarray]:
 #: thickest at the horns, with fewer, shorter, thicker fingers kept on their side); 19: round 17
 #: (deep grey nuclei dimmer than the cortex, the pallidum darker than the WM; two more draws per
 #: contrast shift a seed's later draws); 20: round 18 (the basal cisterns inside the brain mask,
-#: dark grey, not black holes; the cortex brighter in 2D cases than in 3D ones).
-GENERATOR_VERSION = 20
+#: dark grey, not black holes; the cortex brighter in 2D cases than in 3D ones); 21: round 19
+#: (blotchier NAWM: a stronger ~4 mm texture, ~25 mm field and ~10 mm patches; same draws).
+GENERATOR_VERSION = 21
 
 
 def _finalize(
