@@ -9,7 +9,8 @@ registered rigidly, so their brains fill 0.79-0.89 of the atlas along each axis 
 is scaled at random (Dice 0.91 for seed 0). Read through the unfitted atlas, such a scan's
 "WM" holds cortex and sulcal CSF, its "ventricles" periventricular WM. Fitted, the masks agree
 to Dice 0.91-0.96 in every scan. The fit is on the masks, not the images, so that a FLAIR and
-the atlas' T1 need no cross-modal metric and a lesion cannot pull it.
+the atlas' T1 need no cross-modal metric and a lesion cannot pull it. Rows that read plain MNI
+mm of the grid (the front / back WM's y bands, the sulcal rows' z floor) are not fitted.
 """
 
 from __future__ import annotations

@@ -61,6 +61,7 @@ def test_mean_transform_averages_the_fits_matrices() -> None:
     point = np.array([20.0, 40.0, 25.0])
     each = [atlas_fit.affine_matrix(t) @ np.r_[point, 1.0] for t in fits]
     assert np.allclose(mean.TransformPoint(tuple(point)), np.mean(each, axis=0)[:3], atol=1e-6)
-    # the identity fit and the 0.85 one: the mean maps between the two
+    # the first fit (the atlas onto itself) is about the identity and the second is not, so
+    # the mean above is a true average of two different maps
     assert not np.allclose(each[0], each[1], atol=1.0)
     assert np.allclose(each[0][:3], point, atol=0.5)
