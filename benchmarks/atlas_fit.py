@@ -18,20 +18,24 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from mslesion.preprocess.register import to_sitk
+
 #: Gaussian blur (voxels) of both masks before the mean-squares fit: a smooth cost.
 FIT_BLUR_VOX = 2.0
 #: Shrink factors of the fit's pyramid (voxels of 4, 2, 1 mm).
 FIT_SHRINK = (4, 2, 1)
 #: Seed of the metric's random voxel sample: the same scan, the same fit.
 FIT_SEED = 19
+#: RAS affine under which ``to_sitk`` gives an image whose physical points are voxel indices.
+INDEX_AFFINE = np.diag([-1.0, -1.0, 1.0, 1.0])
 
 
 def _image(volume: np.ndarray):  # noqa: ANN202 - SimpleITK image
-    """SimpleITK image of an (X, Y, Z) array, in voxel units (unit spacing, zero origin): all
-    volumes share one grid, so the fit can stay in index space."""
-    import SimpleITK as sitk
-
-    return sitk.GetImageFromArray(np.ascontiguousarray(volume.transpose(2, 1, 0), np.float32))
+    """SimpleITK image of an (X, Y, Z) array in voxel units: all volumes share one grid, so the
+    fit can stay in index space. (The RAS affine diag(-1, -1, 1) is ITK's LPS identity, so a
+    physical point is the voxel index; with ``np.eye(4)`` the flipped axes moved the fit's
+    path: patient26's fitted ventricle region by 0.6 % of its voxels.)"""
+    return to_sitk(volume.astype(np.float32, copy=False), INDEX_AFFINE)
 
 
 def fit_atlas(scan_brain: np.ndarray, atlas_brain: np.ndarray):  # noqa: ANN201 - sitk transform
