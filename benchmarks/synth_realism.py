@@ -130,16 +130,17 @@ def contrast_stats(
 
 #: Depths (mm below the brain's outer surface) of the ``sulcal_depth`` rows, and the lowest
 #: MNI z (mm) counted: the cerebrum above the tentorium.
-SULCAL_DEPTHS_MM, SULCAL_DEPTH_MIN_Z = (4, 8, 12), -2.0
+SULCAL_DEPTHS_MM, SULCAL_DEPTH_MIN_Z = (1, 2, 4, 8, 12), -2.0
 
 
 def sulcal_depth(img: np.ndarray, lesions: np.ndarray) -> dict[str, float]:
     """Share of CSF-dark voxels (< 0.5 x NAWM; ``img`` in units of NAWM, 1 mm MNI grid) on the
-    shells 4, 8 and 12 mm below the brain's outer surface (its mask closed and filled), above
-    MNI z = -2 mm, lesions left out: ``dark_4mm`` ... A real sulcus is wide open at its mouth
-    and closes towards its fundus (the real scans' medians: 0.091, 0.044, 0.027); sulci opened
-    as deep as they reach drew dark dashes ~10 mm into the cortex (round 14: 0.080, 0.080,
-    0.060)."""
+    shells 1, 2, 4, 8 and 12 mm below the brain's outer surface (its mask closed and filled),
+    above MNI z = -2 mm, lesions left out: ``dark_1mm`` ... A real sulcus is wide open at its
+    mouth and closes towards its fundus (the real scans' medians at 4, 8, 12 mm: 0.091, 0.044,
+    0.027); sulci opened as deep as they reach drew dark dashes ~10 mm into the cortex (round
+    14: 0.080, 0.080, 0.060). The 1 mm shell tells where the skull strip cut: a loose mask's
+    CSF rim is mostly dark, a tight mask's edge half bright cortex."""
     brain = ndimage.binary_fill_holes(ndimage.binary_closing(img > 0, iterations=2))
     depth = ndimage.distance_transform_edt(brain)
     z = MNI_AFFINE_1MM[2, 2] * np.arange(img.shape[2]) + MNI_AFFINE_1MM[2, 3]

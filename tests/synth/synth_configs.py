@@ -3,5 +3,7 @@
 from mslesion.synth import SynthConfig
 
 SMALL = SynthConfig(voxel_size_mm=3.0, lesion_load="medium")
-# Noise-free and undeformed: the template's tissue maps are then the case's tissue maps.
-CLEAN = SynthConfig(voxel_size_mm=3.0, lesion_load="high", snr=None, deform=False)
+# Noise-free, undeformed and cut loose: the template's tissue maps are then the case's.
+CLEAN = SynthConfig(
+    voxel_size_mm=3.0, lesion_load="high", snr=None, deform=False, brain_mask="loose"
+)

@@ -87,7 +87,11 @@ def test_resolution_blur_softens_edges_but_not_without_it() -> None:
     assert 1.05 < soft[19, 20, 20] < 1.5 and 1.5 < soft[20, 20, 20] < 1.95
 
 
-def test_working_on_the_brain_box_changes_nothing_inside_the_brain() -> None:
+def test_working_on_the_brain_box_changes_nothing_inside_the_brain(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mslesion.synth import flair
+
     rng = np.random.default_rng(1)
     img = np.zeros(SHAPE, np.float32)
     brain = np.zeros(SHAPE, bool)
@@ -95,7 +99,9 @@ def test_working_on_the_brain_box_changes_nothing_inside_the_brain() -> None:
     img[brain] = 1.0 + rng.random(int(brain.sum()), dtype=np.float32)
     c = replace(Contrast.draw(rng), scale=1.0, psf_mm=0.6, interp_mm=0.7, through_plane_mm=1.6)
     boxed = acquire(img.copy(), brain, 1.0, c, rng, None, 4.0)
-    everywhere = acquire(img.copy(), np.ones(SHAPE, bool), 1.0, c, rng, None, 4.0)
+    monkeypatch.setattr(flair, "brain_box", lambda mask, margin: (slice(None),) * 3)
+    everywhere = acquire(img.copy(), brain, 1.0, c, rng, None, 4.0)
+    assert (everywhere[brain] != img[brain]).mean() > 0.5  # (the blurs did work)
     np.testing.assert_allclose(boxed[brain], everywhere[brain], rtol=1e-5, atol=1e-6)
     assert not boxed[~brain].any()
 

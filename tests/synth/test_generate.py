@@ -195,10 +195,10 @@ def test_confluent_plaques_start_behind_the_ventricles_centre(
     y_centre = _ventricle_centre(3.0)[1]
     rearmost, volumes = [], []
     # (high load draws 2-5 confluent lesions, 60 % of them plaques; a plaque that merges with a
-    # larger band is recorded as that band: 8 seeds to see a few; without the masses, which
-    # absorb the plaques of 40 % of high loads)
+    # larger band is recorded as that band: 16 seeds to see a few (8 showed only one, small, in
+    # generator version 22); without the masses, which absorb the plaques of 40 % of high loads)
     monkeypatch.setitem(MASS_SHARE, "high", 0.0)
-    for seed in range(8):
+    for seed in range(16):
         case = generate_case(seed, SynthConfig(voxel_size_mm=3.0, lesion_load="high"))
         labels = cc3d.connected_components(case.lesion_mask > 0, connectivity=26)
         for r in case.lesions:

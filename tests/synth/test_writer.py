@@ -80,7 +80,11 @@ def test_csv_matches_masks_and_files_are_valid(tmp_path: Path) -> None:
         zones = ("periventricular", "juxtacortical", "infratentorial", "deep_wm")
         assert sum(int(row[z]) for z in zones) <= n
         assert not np.any((mask > 0) & (brain == 0))
-        assert row["acquisition"] == generate_case(int(row["seed"]), SMALL).acquisition
+        drawn = generate_case(int(row["seed"]), SMALL)
+        assert (row["acquisition"], row["brain_mask"]) == (
+            drawn.acquisition,
+            drawn.brain_mask_style,
+        )
 
 
 def test_refuses_to_overwrite_before_generating(tmp_path: Path) -> None:

@@ -39,6 +39,12 @@ def register(app: typer.Typer) -> None:
             "--snr",
             help="Typical WM signal over Rician noise sigma (each case: 2x either way); 0: none.",
         ),
+        brain_mask: str = typer.Option(
+            "mixed",
+            "--brain-mask",
+            help="Where the brain mask is cut: mixed (each case draws) | loose (outer CSF kept)"
+            " | tight (at the pial surface).",
+        ),
         data_root: Path | None = typer.Option(
             None, "--data-root", help="Shared data folder (for --anatomy real / --lesions library)."
         ),
@@ -69,6 +75,7 @@ def register(app: typer.Typer) -> None:
             lesions=lesions,  # type: ignore[arg-type]
             snr=snr or None,
             slice_thickness_mm=slice_thickness,
+            brain_mask=brain_mask,  # type: ignore[arg-type]
             data_root=None if data_root is None else str(data_root),
         )
         with progress() as bar:

@@ -12,6 +12,7 @@ from mslesion.errors import ConfigError
 LesionLoad = Literal["low", "medium", "high"]
 AnatomySource = Literal["mni", "real"]
 LesionSource = Literal["procedural", "library"]
+BrainMaskStyle = Literal["mixed", "loose", "tight"]
 
 #: Number of lesions drawn per load level (inclusive range, before tiny ones are dropped).
 LESION_COUNTS: dict[str, tuple[int, int]] = {"low": (4, 15), "medium": (25, 75), "high": (100, 250)}
@@ -35,6 +36,10 @@ class SynthConfig:
             None keeps the isotropic resolution.
         deform: apply the random elastic/affine/ventricle-enlargement deformation.
         bias: apply the smooth multiplicative bias field.
+        brain_mask: where the brain mask is cut (:mod:`mslesion.synth.skullstrip`): "loose"
+            (the CSF round the brain kept, a dark rim round the cortex), "tight" (cut at the
+            pial surface, the cortex meets the background) or "mixed" (each seed draws one,
+            ``skullstrip.TIGHT_SHARE`` of them tight). Built-in anatomy only.
         min_lesion_voxels: lesions smaller than this many 1 mm^3 voxels (after clipping to tissue)
             are dropped (on coarser grids: the same volume, at least one voxel).
         data_root: shared data folder for "real"/"library" (None: found via mslesion.paths).
@@ -48,6 +53,7 @@ class SynthConfig:
     slice_thickness_mm: float | None = None
     deform: bool = True
     bias: bool = True
+    brain_mask: BrainMaskStyle = "mixed"
     min_lesion_voxels: int = 3
     data_root: str | None = None
 
@@ -62,6 +68,10 @@ class SynthConfig:
             raise ConfigError(f"anatomy must be 'mni' or 'real', got {self.anatomy!r}")
         if self.lesions not in ("procedural", "library"):
             raise ConfigError(f"lesions must be 'procedural' or 'library', got {self.lesions!r}")
+        if self.brain_mask not in ("mixed", "loose", "tight"):
+            raise ConfigError(
+                f"brain_mask must be 'mixed', 'loose' or 'tight', got {self.brain_mask!r}"
+            )
         if self.snr is not None and self.snr < 0:
             raise ConfigError(f"snr must be positive (or None for no noise), got {self.snr}")
         if self.slice_thickness_mm is not None and self.slice_thickness_mm < 0:
@@ -84,6 +94,8 @@ class SynthCase:
         acquisition: how the case was drawn: "2D" (thick axial slices resampled to the grid,
             smooth along Z) or "3D" (isotropic, sharper, noisier); ``flair.TWO_D_SHARE`` of the
             seeds draw 2D.
+        brain_mask_style: where its brain mask was cut: "loose" (outer CSF kept) or "tight"
+            (at the pial surface); see ``SynthConfig.brain_mask``.
     """
 
     flair: np.ndarray
@@ -93,6 +105,7 @@ class SynthCase:
     lesions: list[dict[str, Any]] = field(default_factory=list)
     seed: int = 0
     acquisition: str = "3D"
+    brain_mask_style: str = "loose"
 
     @property
     def voxel_volume_mm3(self) -> float:

@@ -431,7 +431,8 @@ def acquire(
     snr: float | None,
     slice_thickness_mm: float | None,
 ) -> np.ndarray:
-    """Acquisition: resolution blur, slice thickness, Rician noise, resampling blur, scale.
+    """Acquisition: resolution blur, slice thickness, Rician noise, skull strip, resampling
+    blur, scale; zero outside ``brain``.
 
     Order matters for how the result looks: the acquisition's resolution (``c.psf_mm``) and
     thick slices blur the anatomy only; the noise (sigma ``c.noise_gain / snr`` of WM) comes
@@ -457,6 +458,10 @@ def acquire(
         part = ndimage.gaussian_filter1d(part, slice_sigma, axis=2, mode="nearest")
     if snr:
         part = rician_noise(part, c.noise_gain / snr, rng, c.recon_mm / voxel_size_mm)
+    # the skull strip works on the scanner's image, before the registration resamples it: zero
+    # outside the brain first, so the resampling blurs the zeros into the edge voxels (the
+    # real scans' edge voxels read 0.03-0.05 x NAWM at their 10th percentile)
+    part[~brain[box]] = 0
     interp_sigma = c.interp_mm / voxel_size_mm
     # (Gaussians compose: a thick slice's extra blur along Z adds in quadrature)
     z_sigma = float(np.hypot(c.interp_mm, c.through_plane_mm)) / voxel_size_mm

@@ -1,8 +1,8 @@
 """One synthetic case from (seed, config): anatomy -> deformation -> lesions -> FLAIR.
 
-:func:`generate_case` is pure given its arguments (all randomness comes from one
-``numpy.random.Generator`` seeded with ``seed``), so it is safe in DataLoader workers and the
-same seed always gives the same arrays.
+:func:`generate_case` is pure given its arguments (all randomness comes from
+``numpy.random.Generator`` streams seeded with ``seed``), so it is safe in DataLoader workers
+and the same seed always gives the same arrays.
 """
 
 from __future__ import annotations
@@ -14,7 +14,13 @@ import cc3d
 import numpy as np
 
 from mslesion.synth.anatomy import ZONES, Template, frontal_wm_ramp, mni_template
-from mslesion.synth.atrophy import atrophy_depth_mm, cortical_atrophy, sulcal_taper
+from mslesion.synth.atrophy import (
+    OPENING_TAPER,
+    WIDENING_TAPER,
+    atrophy_depth_mm,
+    cortical_atrophy,
+    sulcal_taper,
+)
 from mslesion.synth.config import SynthCase, SynthConfig
 from mslesion.synth.deep_grey import DeepGrey, deep_grey_weights
 from mslesion.synth.fields import (
@@ -36,6 +42,7 @@ from mslesion.synth.flair import (
 from mslesion.synth.folding import fissure_weight_yz
 from mslesion.synth.lesion_kinds import place_procedural
 from mslesion.synth.lesions import LesionCanvas, PlacementContext, allowed_region
+from mslesion.synth.skullstrip import cut_radius_mm, tighten
 
 
 @functools.lru_cache(maxsize=4)
@@ -100,8 +107,10 @@ def _fissure_weight(voxel_size_mm: float) -> tuple[float, np.ndarray]:
 #: (deep grey nuclei dimmer than the cortex, the pallidum darker than the WM; two more draws per
 #: contrast shift a seed's later draws); 20: round 18 (the basal cisterns inside the brain mask,
 #: dark grey, not black holes; the cortex brighter in 2D cases than in 3D ones); 21: round 19
-#: (blotchier NAWM: a stronger ~4 mm texture, ~25 mm field and ~10 mm patches; same draws).
-GENERATOR_VERSION = 21
+#: (blotchier NAWM: a stronger ~4 mm texture, ~25 mm field and ~10 mm patches; same draws);
+#: 22: round 20 (sulci widened by atrophy close faster below their mouth; tight or loose brain
+#: masks, drawn from a stream of their own; the skull strip before the resampling blur).
+GENERATOR_VERSION = 22
 
 
 def _finalize(
@@ -154,13 +163,12 @@ def _template_image(
     """
     # open the sulci the template blurred into GM (by a regionally varying share), less and
     # less towards their fundus
-    taper = sulcal_taper(tpl.surface_mm)
-    sulci = tpl.sulci * taper
+    sulci = tpl.sulci * sulcal_taper(tpl.surface_mm, OPENING_TAPER)
     gm, csf = open_sulci(tpl.gm, tpl.csf, sulci, config.voxel_size_mm, contrast, rng)
     if config.anatomy != "real":  # (real scans carry their own atrophy)
         # MS brains are atrophied: the pia moves in by a per-case, regionally varying depth
         depth = atrophy_depth_mm(tpl.shape, config.voxel_size_mm, rng)
-        depth *= taper
+        depth *= sulcal_taper(tpl.surface_mm, WIDENING_TAPER)
         gm, csf = cortical_atrophy(gm, csf, tpl.pial_mm, depth, config.voxel_size_mm)
     allowed = allowed_region(gm, tpl.wm, csf)
     if config.anatomy == "real":
@@ -205,7 +213,10 @@ def _generate_case(seed: int, config: SynthConfig) -> SynthCase:
     )
     img = warp_linear(image_t, sampling)
     labels = warp_nearest(labels_t, sampling)
-    brain = labels > 0
+    # where the skull strip cuts (real scans carry their own brain mask); the region lesions
+    # may occupy is WM, never cut, but kept explicitly so the truth always lies in the brain
+    cut_mm = cut_radius_mm(seed, config.brain_mask) if config.anatomy != "real" else 0.0
+    brain = tighten(img, labels > 0, cut_mm, v) | (labels == ALLOWED)
     img[~brain] = 0
 
     canvas = LesionCanvas.empty(tpl.shape)
@@ -236,6 +247,7 @@ def _generate_case(seed: int, config: SynthConfig) -> SynthCase:
         lesions=records,
         seed=seed,
         acquisition="2D" if contrast.through_plane_mm > 0 else "3D",
+        brain_mask_style="tight" if cut_mm > 0 else "loose",
     )
 
 

@@ -26,7 +26,15 @@ from mslesion.synth.fields import limit_blas_threads
 from mslesion.synth.generate import generate_case
 
 EXAMPLE_SEED = 20240611  # the built-in example: fixed seed, medium lesion load, 1 mm
-CSV_COLUMNS = ["case", "seed", "acquisition", "lesion_count", "total_volume_mm3", *ZONES.values()]
+CSV_COLUMNS = [
+    "case",
+    "seed",
+    "acquisition",
+    "brain_mask",
+    "lesion_count",
+    "total_volume_mm3",
+    *ZONES.values(),
+]
 
 
 def nifti_gz_bytes(data: np.ndarray, affine: np.ndarray) -> bytes:
@@ -66,12 +74,13 @@ def write_case(
 
 
 def csv_row(name: str, case: SynthCase) -> dict[str, object]:
-    """A ``lesions.csv`` row: how the case was drawn (2D / 3D acquisition), lesion count
-    (26-connected), volume in mm^3, per-zone counts."""
+    """A ``lesions.csv`` row: how the case was drawn (2D / 3D acquisition, loose / tight brain
+    mask), lesion count (26-connected), volume in mm^3, per-zone counts."""
     row: dict[str, object] = {
         "case": name,
         "seed": case.seed,
         "acquisition": case.acquisition,
+        "brain_mask": case.brain_mask_style,
         "lesion_count": len(case.lesions),
         "total_volume_mm3": round(float(case.lesion_mask.sum()) * case.voxel_volume_mm3, 3),
     }
