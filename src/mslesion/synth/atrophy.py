@@ -49,9 +49,7 @@ OPENING_TAPER = (3.0, 12.0, 0.3)
 WIDENING_TAPER = (2.0, 8.0, 0.15)
 
 
-def sulcal_taper(
-    surface_mm: np.ndarray, taper: tuple[float, float, float] = OPENING_TAPER
-) -> np.ndarray:
+def sulcal_taper(surface_mm: np.ndarray, taper: tuple[float, float, float]) -> np.ndarray:
     """Float32 in [floor, 1], like ``surface_mm`` (depth below the outer surface, mm): how much
     of a sulcus' opening or widening a voxel at that depth gets; ``taper`` is (start, end,
     floor) in mm, mm and a share (``OPENING_TAPER``, ``WIDENING_TAPER``)."""

@@ -1,7 +1,7 @@
 """Where each synthetic case's brain mask is cut: loose (the CSF round the brain kept) or tight.
 
 Skull-stripping tools differ in where they cut. Some keep the CSF between the brain and the
-skull (the MSLesSeg scans here: a dark rim round the cortex, 77-96 % of the mask's outermost
+skull (the MSLesSeg scans here: a dark rim round the cortex, 74-97 % of the mask's outermost
 voxels CSF-dark, < 0.5 x NAWM), others cut close to the pial surface (the open_ms_data scans:
 61-72 % dark there, the rest bright cortex that meets the black background directly). Users
 bring both kinds, so the generator draws both: a tight case keeps only what lies under a smooth
