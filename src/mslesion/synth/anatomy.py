@@ -24,6 +24,7 @@ from mslesion.synth.folding import (
     cortical_band,
     extra_sulci,
     fissure_weight_yz,
+    medial_cortex,
     narrow_fissure,
     non_cortical_grey,
     thin_cortex,
@@ -192,20 +193,21 @@ def _sharpen_wm(wm: np.ndarray, tissue: np.ndarray) -> np.ndarray:
 
 
 def _sulcal_lines(
-    wm: np.ndarray, hull: np.ndarray, depth: np.ndarray, infra: np.ndarray
+    wm: np.ndarray, hull: np.ndarray, depth: np.ndarray, infra: np.ndarray, medial: np.ndarray
 ) -> np.ndarray:
     """Float32 [0, 1]: a ~1.5 mm line through the middle of the GM between opposite WM banks.
 
     In a single brain each sulcus is a thin CSF sheet midway between the two banks of cortex;
     in the template it is blurred into GM. Its place is the medial ridge of the distance to WM
     (where that distance stops increasing: gradient magnitude < 0.6 instead of 1), at least
-    1.2 mm from WM, less than 24 mm deep (cortex, not the deep grey nuclei), and away from the
-    cerebellum, whose folia are below 1 mm.
+    1.2 mm from WM, less than 24 mm deep in the hull or in the ``medial`` cortex (cortex, not
+    the deep grey nuclei), and away from the cerebellum, whose folia are below 1 mm.
     """
     dist = ndimage.distance_transform_edt(wm < 0.5)
     grad = np.sqrt(sum(g * g for g in np.gradient(ndimage.gaussian_filter(dist, 0.8))))
     near_infra = ndimage.binary_dilation(infra, iterations=4)
-    ridge = (grad < 0.6) & (dist > 1.2) & hull & (depth < 24) & ~near_infra
+    cortex = (depth < 24) | medial
+    ridge = (grad < 0.6) & (dist > 1.2) & hull & cortex & ~near_infra
     return np.clip(ndimage.gaussian_filter(ridge.astype(np.float32), 0.6) * 2.5, 0.0, 1.0)
 
 
@@ -319,7 +321,11 @@ def _build_template_1mm() -> Template:
     vent_dist = np.minimum(ndimage.distance_transform_edt(~ventricles), 40.0).astype(np.float32)
 
     wm_sharp = _sharpen_wm(wm, tissue)
-    sulci = _sulcal_lines(wm_sharp, hull, depth, infra)
+    outer = pial_outside(hull, csf, wm_sharp, vent_dist, infra)
+    falx = np.zeros_like(outer)
+    falx[MIDLINE_SLAB] = outer[MIDLINE_SLAB] & hull[MIDLINE_SLAB]
+    medial = medial_cortex(falx, vent_dist, MNI_AFFINE_1MM)
+    sulci = _sulcal_lines(wm_sharp, hull, depth, infra, medial)
     # The ridge detector marks the whole interhemispheric fissure, which the average widened:
     # opened, it made the midline sagittal slice a dark slab; a real fissure is a thin falx.
     sulci[MIDLINE_SLAB] *= np.float32(0.35)
@@ -327,7 +333,6 @@ def _build_template_1mm() -> Template:
     cerebellum = cerebellum_region(MNI_SHAPE_1MM, MNI_AFFINE_1MM) & infra
     rng = np.random.default_rng(FOLDING_SEED)
     gm_sharp = np.clip(tissue - wm_sharp, 0.0, 1.0).astype(np.float32)
-    outer = pial_outside(hull, csf, wm_sharp, vent_dist, infra)
     pial_depth = ndimage.distance_transform_edt(~outer).astype(np.float32)
     band = cortical_band(pial_depth, cerebellum, MNI_AFFINE_1MM)
     sulci = extra_sulci(wm_sharp, sulci, pial_depth, band, MNI_AFFINE_1MM, rng)
@@ -337,8 +342,6 @@ def _build_template_1mm() -> Template:
     )
     # where each case's atrophy moves the cortical pia in: the final sulcal lines count as pia
     # (the 20 mm cap is far beyond any atrophy depth; the cerebellum and brainstem keep theirs)
-    falx = np.zeros_like(outer)
-    falx[MIDLINE_SLAB] = outer[MIDLINE_SLAB] & hull[MIDLINE_SLAB]
     pial_mm = np.minimum(
         ndimage.distance_transform_edt(~((outer & ~falx) | (sulci > 0.5))),
         ndimage.distance_transform_edt(~falx) + FALX_PIA_MM,
@@ -415,6 +418,7 @@ def _resample_to(tpl: Template, voxel_size_mm: float) -> Template:
     )
 
 
+# 19: the medial surface's own sulci (cingulate, callosal) traced (``folding.medial_cortex``);
 # 18: the basal cisterns filled (``normal.fill_cisterns``);
 # 17: the depth below the outer surface (``surface_mm``) for the sulci's taper, a 2.5 mm
 # cortex (``folding.PIAL_CORTEX_MM``);
@@ -426,7 +430,7 @@ def _resample_to(tpl: Template, voxel_size_mm: float) -> Template:
 # count as ventricles (not the fissures); 9: thin extra sulci
 # that spare the gyral WM, cortex thinned to 3 mm from the pia, the interhemispheric fissure as
 # pia; 8: leaning extra sulci, WM sharpened vs its local peak
-_CACHE_VERSION = 18
+_CACHE_VERSION = 19
 _FIELDS = (
     "gm",
     "wm",

@@ -231,6 +231,26 @@ def non_cortical_grey(shape: tuple[int, int, int], affine: np.ndarray) -> np.nda
     return out
 
 
+#: How far (mm) from the interhemispheric fissure's pia the medial surface's own sulci are
+#: traced (:func:`medial_cortex`): the cingulate sulcus lies ~10-15 mm lateral of it.
+MEDIAL_REACH_MM = 16.0
+
+
+def medial_cortex(falx: np.ndarray, vent_dist: np.ndarray, affine: np.ndarray) -> np.ndarray:
+    """Bool (X, Y, Z): the medial cortex, within ``MEDIAL_REACH_MM`` of the fissure's pia
+    (``falx``, bool), more than 3 mm from the lateral ventricles (``vent_dist``, mm) and
+    outside :func:`non_cortical_grey`.
+
+    Measured from the outer hull, the medial surface lies 20-40 mm deep, where the template's
+    sulcal lines stop (they would otherwise run through the deep grey nuclei): the cingulate
+    and callosal sulci went undrawn, :func:`thin_cortex` turned the cingulate gyrus into WM,
+    and a sagittal slice 6 mm off the midline showed WM with GM dashes above the corpus
+    callosum where a real one shows two long dark arcs around the cingulate gyrus.
+    """
+    near = ndimage.distance_transform_edt(~falx) < MEDIAL_REACH_MM
+    return near & (vent_dist > 3.0) & ~non_cortical_grey(falx.shape, affine)
+
+
 def cortical_band(
     pial_depth_mm: np.ndarray, cerebellum: np.ndarray, affine: np.ndarray
 ) -> np.ndarray:

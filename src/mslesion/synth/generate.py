@@ -109,8 +109,9 @@ def _fissure_weight(voxel_size_mm: float) -> tuple[float, np.ndarray]:
 #: dark grey, not black holes; the cortex brighter in 2D cases than in 3D ones); 21: round 19
 #: (blotchier NAWM: a stronger ~4 mm texture, ~25 mm field and ~10 mm patches; same draws);
 #: 22: round 20 (sulci widened by atrophy close faster below their mouth; tight or loose brain
-#: masks, drawn from a stream of their own; the skull strip before the resampling blur).
-GENERATOR_VERSION = 22
+#: masks, drawn from a stream of their own; the skull strip before the resampling blur); 23:
+#: round 21 (the medial surface's own sulci traced in the template: cingulate, callosal).
+GENERATOR_VERSION = 23
 
 
 def _finalize(
