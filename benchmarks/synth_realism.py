@@ -336,14 +336,19 @@ def summarise(rows: list[dict[str, float]]) -> dict[str, str]:
     return out
 
 
-def figure(synth: np.ndarray, real: np.ndarray, path: Path) -> None:
+def figure(rows: list[tuple[str, np.ndarray]], path: Path) -> None:
+    """One row of axial / coronal / sagittal slices per (title, image): the synthetic and the
+    real scans of each acquisition kind one under the other, so that like is set beside like
+    (a 2D scan's thick slices soften it far more than any synthetic change would)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(2, 3, figsize=(12, 8.4), facecolor="black")
-    for row, (img, name) in enumerate(((synth, "synthetic"), (real, "real"))):
+    fig, axes = plt.subplots(
+        len(rows), 3, figsize=(12, 4.2 * len(rows)), facecolor="black", squeeze=False
+    )
+    for row, (name, img) in enumerate(rows):
         vmax = np.percentile(img[img > 0], 99.7)
         views = (img[:, :, 95], img[:, 118, :], img[91, :, :])
         for col, view in enumerate(views):
@@ -382,17 +387,17 @@ def main() -> None:
     real_c, real_h, real_l = [], [], []
     real_large: list[LargeShape] = []
     real_inside: list[np.ndarray] = []
-    real_first = None
+    real_first: dict[str, tuple[str, np.ndarray]] = {}  # the first real scan of each kind
     real_kinds = []
     source_fits = []  # the open_ms_data scans' fits, for that source's mask-only patients
-    for _name, flair, mask_path in real_pairs(root):
+    for name, flair, mask_path in real_pairs(root):
         img, mask = load(flair), load(mask_path) > 0
         regions, info, transform = regions_of(img)
         real_c.append({**contrast_stats(img, mask, regions, real_inside), **info})
         real_kinds.append("3D" if REAL_3D_SOURCE in str(flair) else "2D")
         real_h.append(brain_histogram(img, regions, mask))
         real_l.append(lesion_stats(mask, regions, real_large))
-        real_first = img if real_first is None else real_first
+        real_first.setdefault(real_kinds[-1], (name, img))
         if REAL_3D_SOURCE in str(flair) and transform is not None:
             source_fits.append(transform)
     # the masks-only patients come without an image to fit: their pipeline's mean fit
@@ -407,7 +412,7 @@ def main() -> None:
     syn_kinds: list[str] = []
     syn_large: list[LargeShape] = []
     syn_inside: list[np.ndarray] = []
-    synth_first = None
+    synth_first: dict[str, tuple[str, np.ndarray]] = {}
     for i in range(args.n):
         case = generate_case(i, SynthConfig(lesion_load="medium" if i % 2 == 0 else "high"))
         mask = case.lesion_mask > 0
@@ -416,7 +421,7 @@ def main() -> None:
         syn_kinds.append(case.acquisition)
         syn_h.append(brain_histogram(case.flair, regions, mask))
         syn_l.append(lesion_stats(mask, regions, syn_large))
-        synth_first = case.flair if synth_first is None else synth_first
+        synth_first.setdefault(case.acquisition, (f"seed {i}", case.flair))
 
     pooled_real = np.concatenate(real_h)
     w_syn = [stats.wasserstein_distance(h, pooled_real) for h in syn_h]
@@ -445,8 +450,13 @@ def main() -> None:
     tpl = mni_template(1.0)  # the anatomy every synthetic case is deformed from
     gm_share = float(tpl.gm.sum() / (tpl.gm.sum() + tpl.wm.sum()))
     print(f"{'template GM share':<24}{gm_share:<34.3f}GM / (GM + WM); adult brains ~0.55")
-    assert synth_first is not None and real_first is not None
-    figure(synth_first, real_first, args.png)
+    rows = []
+    for kind in ("2D", "3D"):
+        for source, first in (("synthetic", synth_first), ("real", real_first)):
+            if kind in first:
+                name, img = first[kind]
+                rows.append((f"{source}, {kind} ({name})", img))
+    figure(rows, args.png)
     print(f"figure: {args.png}")
 
 

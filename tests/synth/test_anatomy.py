@@ -10,6 +10,7 @@ from scipy import ndimage
 from mslesion.preprocess.templates import template_path
 from mslesion.synth.anatomy import (
     MNI_AFFINE_1MM,
+    OUTSIDE_CAP_MM,
     ZONES,
     _lateral_ventricles,
     _nilearn_on_mni_grid,
@@ -62,6 +63,19 @@ def test_template_tissues_are_probabilities_with_all_zones() -> None:
     assert set(np.unique(tpl.zones)) == {0, *ZONES}
     # periventricular zone lies next to the ventricles, deep WM further away
     assert np.median(tpl.vent_dist[tpl.zones == 1]) < np.median(tpl.vent_dist[tpl.zones == 4])
+
+
+def test_outside_distance_is_zero_in_the_brain_and_grows_outwards() -> None:
+    tpl = mni_template(1.0)
+    brain = (tpl.gm + tpl.wm + tpl.csf) > 0.5
+    assert not tpl.outside_mm[brain].any()
+    shell = ndimage.binary_dilation(brain) & ~brain
+    np.testing.assert_allclose(tpl.outside_mm[shell], 1.0, atol=0.5)
+    far = ~ndimage.binary_dilation(brain, iterations=6)
+    assert far.any() and np.all(tpl.outside_mm[far] == OUTSIDE_CAP_MM)
+    # the coarse grids keep the distances in mm
+    coarse = mni_template(3.0)
+    assert coarse.outside_mm.max() == pytest.approx(OUTSIDE_CAP_MM, abs=0.1)
 
 
 def test_ventricles_are_closed_csf_pools_not_fissures_open_to_the_outside() -> None:

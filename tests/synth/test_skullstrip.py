@@ -60,6 +60,45 @@ def test_the_styles_draw_as_configured() -> None:
     assert abs(share - ss.TIGHT_SHARE) < 0.1
 
 
+def test_the_outer_csf_rim_lies_outside_the_brain_and_grows_with_its_width() -> None:
+    _, brain = _phantom()
+    outside = ndimage.distance_transform_edt(~brain).astype(np.float32)
+    assert not ss.outer_csf(outside, 0.0).any()  # nothing beyond the template's own rim
+    one, two = ss.outer_csf(outside, 1.0), ss.outer_csf(outside, 2.0)
+    assert not one[brain].any() and not two[brain].any()
+    shell = ndimage.binary_dilation(brain) & ~brain  # the first voxels outside
+    assert np.all(one[shell] == 1.0) and np.all(two >= one)
+    assert one.sum() > shell.sum() and two.sum() > one.sum() + shell.sum()
+    assert not two[outside > 3.0].any()
+
+
+def test_the_rim_is_drawn_for_loose_masks_only_and_leaves_the_cut_as_it_was() -> None:
+    seeds = range(200)
+    loose = [ss.loose_rim_mm(s, "loose") for s in seeds]
+    low, high = ss.LOOSE_RIM_MM
+    assert all(low <= r <= high for r in loose) and np.std(loose) > 0.2 * (high - low)
+    assert all(ss.loose_rim_mm(s, "tight") == 0.0 for s in seeds)
+    for s, rim in zip(seeds, loose, strict=True):
+        cut = ss.cut_radius_mm(s, "mixed")
+        assert ss.loose_rim_mm(s, "mixed") == (0.0 if cut > 0 else rim)
+
+
+def test_a_wider_loose_rim_adds_only_dark_voxels_round_the_same_case(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = SynthConfig(voxel_size_mm=3.0, brain_mask="loose", snr=None)
+    monkeypatch.setattr(ss, "LOOSE_RIM_MM", (0.0, 0.0))
+    narrow = generate_case(4, config)
+    monkeypatch.setattr(ss, "LOOSE_RIM_MM", (3.0, 3.0))
+    wide = generate_case(4, config)
+    np.testing.assert_array_equal(wide.lesion_mask, narrow.lesion_mask)
+    inside, added = narrow.brain_mask > 0, (wide.brain_mask > 0) & (narrow.brain_mask == 0)
+    assert not np.any(inside & (wide.brain_mask == 0))
+    assert added.sum() > 0.05 * inside.sum()
+    wm = np.median(narrow.flair[inside])
+    assert np.median(wide.flair[added]) < 0.5 * wm
+
+
 def test_a_tight_case_is_the_loose_case_without_its_outer_csf() -> None:
     loose = generate_case(3, SynthConfig(voxel_size_mm=3.0, brain_mask="loose"))
     tight = generate_case(3, SynthConfig(voxel_size_mm=3.0, brain_mask="tight"))

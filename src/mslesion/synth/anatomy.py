@@ -104,6 +104,9 @@ class Template:
             the fissures; sulcal lines do not count) within the cortical band, 20 elsewhere:
             how deep in its sulcus a voxel lies (sulci open less towards their fundus,
             :func:`mslesion.synth.atrophy.sulcal_taper`).
+        outside_mm: float32 distance in mm outside the template's brain (GM + WM + CSF > 0.5),
+            0 inside, capped at ``OUTSIDE_CAP_MM``: where a case's loose skull strip keeps more
+            CSF (:func:`mslesion.synth.skullstrip.outer_csf`).
         zones: uint8 lesion-location zones (see :data:`ZONES`, 0 = no lesion allowed).
         affine: 4x4 voxel-to-world matrix; voxel_size_mm: isotropic voxel size.
     """
@@ -121,6 +124,7 @@ class Template:
     bright: np.ndarray
     pial_mm: np.ndarray
     surface_mm: np.ndarray
+    outside_mm: np.ndarray
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -292,6 +296,10 @@ def frontal_wm_ramp(shape: tuple[int, int, int], affine: np.ndarray) -> np.ndarr
     return ramp.astype(np.float32)[None, :, None]
 
 
+#: How far (mm) outside the brain ``Template.outside_mm`` is measured: beyond any loose rim.
+OUTSIDE_CAP_MM = 4.0
+
+
 def _build_template_1mm() -> Template:
     gm = _nilearn_on_mni_grid("gm")
     wm = _nilearn_on_mni_grid("wm")
@@ -372,6 +380,8 @@ def _build_template_1mm() -> Template:
     # the basal cisterns the average left out of the brain mask (after the bright anatomy,
     # which would brighten their tissue share next to the brainstem)
     gm_sharp, csf = fill_cisterns(gm_sharp, wm_sharp, csf)
+    brain = (gm_sharp + wm_sharp + csf) > 0.5
+    outside_mm = np.minimum(ndimage.distance_transform_edt(~brain), OUTSIDE_CAP_MM)
     return Template(
         gm=gm_sharp,
         wm=wm_sharp,
@@ -386,6 +396,7 @@ def _build_template_1mm() -> Template:
         bright=bright,
         pial_mm=pial_mm,
         surface_mm=surface_mm,
+        outside_mm=outside_mm.astype(np.float32),
     )
 
 
@@ -415,9 +426,11 @@ def _resample_to(tpl: Template, voxel_size_mm: float) -> Template:
         bright=smooth(tpl.bright),
         pial_mm=smooth(tpl.pial_mm),
         surface_mm=smooth(tpl.surface_mm),
+        outside_mm=smooth(tpl.outside_mm),
     )
 
 
+# 20: the distance outside the brain (``outside_mm``) for a loose mask's outer CSF;
 # 19: the medial surface's own sulci (cingulate, callosal) traced (``folding.medial_cortex``);
 # 18: the basal cisterns filled (``normal.fill_cisterns``);
 # 17: the depth below the outer surface (``surface_mm``) for the sulci's taper, a 2.5 mm
@@ -430,7 +443,7 @@ def _resample_to(tpl: Template, voxel_size_mm: float) -> Template:
 # count as ventricles (not the fissures); 9: thin extra sulci
 # that spare the gyral WM, cortex thinned to 3 mm from the pia, the interhemispheric fissure as
 # pia; 8: leaning extra sulci, WM sharpened vs its local peak
-_CACHE_VERSION = 19
+_CACHE_VERSION = 20
 _FIELDS = (
     "gm",
     "wm",
@@ -444,6 +457,7 @@ _FIELDS = (
     "bright",
     "pial_mm",
     "surface_mm",
+    "outside_mm",
 )
 
 

@@ -42,7 +42,7 @@ from mslesion.synth.flair import (
 from mslesion.synth.folding import fissure_weight_yz
 from mslesion.synth.lesion_kinds import place_procedural
 from mslesion.synth.lesions import LesionCanvas, PlacementContext, allowed_region
-from mslesion.synth.skullstrip import cut_radius_mm, tighten
+from mslesion.synth.skullstrip import cut_radius_mm, loose_rim_mm, outer_csf, tighten
 
 
 @functools.lru_cache(maxsize=4)
@@ -110,8 +110,10 @@ def _fissure_weight(voxel_size_mm: float) -> tuple[float, np.ndarray]:
 #: (blotchier NAWM: a stronger ~4 mm texture, ~25 mm field and ~10 mm patches; same draws);
 #: 22: round 20 (sulci widened by atrophy close faster below their mouth; tight or loose brain
 #: masks, drawn from a stream of their own; the skull strip before the resampling blur); 23:
-#: round 21 (the medial surface's own sulci traced in the template: cingulate, callosal).
-GENERATOR_VERSION = 23
+#: round 21 (the medial surface's own sulci traced in the template: cingulate, callosal); 24:
+#: round 22 (a loose brain mask keeps a per-case rim of outer CSF, drawn last from the mask's
+#: stream: a seed's other draws are unchanged).
+GENERATOR_VERSION = 24
 
 
 def _finalize(
@@ -155,9 +157,14 @@ BRAIN, ALLOWED = 1, 2  # values of the label volume warped alongside the image
 
 
 def _template_image(
-    tpl: Template, config: SynthConfig, contrast: Contrast, rng: np.random.Generator
+    tpl: Template,
+    config: SynthConfig,
+    contrast: Contrast,
+    rng: np.random.Generator,
+    rim_mm: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Noise-free FLAIR (WM = 1) and labels (0 / BRAIN / ALLOWED) in template space, (X, Y, Z).
+    """Noise-free FLAIR (WM = 1) and labels (0 / BRAIN / ALLOWED) in template space, (X, Y, Z);
+    ``rim_mm``: the CSF (mm) a loose skull strip keeps beyond the template's brain.
 
     Rendering before warping means one trilinear warp per sample instead of one per tissue map
     (the warp dominates the cost at 1 mm).
@@ -180,6 +187,9 @@ def _template_image(
         allowed &= brain & (image > 0.85) & (image < 1.2)
         image = image.copy()
     else:
+        if rim_mm > 0:  # (the rim's CSF fills what the tissue maps leave empty)
+            empty = np.clip(1.0 - gm - tpl.wm - csf, 0.0, 1.0)
+            csf = csf + outer_csf(tpl.outside_mm, rim_mm) * empty
         brain = (gm + tpl.wm + csf) > 0.5
         v_mm = config.voxel_size_mm
         frontal = frontal_wm_ramp(tpl.shape, tpl.affine)
@@ -208,15 +218,20 @@ def _generate_case(seed: int, config: SynthConfig) -> SynthCase:
     v = float(config.voxel_size_mm)
     tpl = mni_template(v)
     contrast = Contrast.draw(rng)
-    image_t, labels_t = _template_image(tpl, config, contrast, rng)
+    # where the skull strip cuts (real scans carry their own brain mask): a loose cut keeps a
+    # rim of outer CSF that is rendered with the anatomy, a tight one cuts after the warp
+    cut_mm, rim_mm = 0.0, 0.0
+    if config.anatomy != "real":
+        cut_mm = cut_radius_mm(seed, config.brain_mask)
+        rim_mm = loose_rim_mm(seed, config.brain_mask)
+    image_t, labels_t = _template_image(tpl, config, contrast, rng, rim_mm)
     sampling = random_sampling_grid(
         tpl.shape, v, rng, _ventricle_centre(v), config.deform, _fissure_weight(v)
     )
     img = warp_linear(image_t, sampling)
     labels = warp_nearest(labels_t, sampling)
-    # where the skull strip cuts (real scans carry their own brain mask); the region lesions
-    # may occupy is WM, never cut, but kept explicitly so the truth always lies in the brain
-    cut_mm = cut_radius_mm(seed, config.brain_mask) if config.anatomy != "real" else 0.0
+    # the region lesions may occupy is WM, never cut, but kept explicitly so the truth always
+    # lies in the brain
     brain = tighten(img, labels > 0, cut_mm, v) | (labels == ALLOWED)
     img[~brain] = 0
 
