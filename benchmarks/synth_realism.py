@@ -310,19 +310,25 @@ def brain_histogram(img: np.ndarray, at: dict[str, np.ndarray], lesions: np.ndar
 
 
 #: The real scans' acquisitions: MSLesSeg's are 2D (thick axial slices, smooth along Z once
-#: resampled to 1 mm), open_ms_data's 3D.
+#: resampled to 1 mm), open_ms_data's 3D; and their brain masks: MSLesSeg's cut loose (the CSF
+#: round the brain kept), open_ms_data's tight (at the pial surface).
 REAL_3D_SOURCE = "open_ms_data"
 
 
 #: Rows also shown split by acquisition (the real 2D and 3D scans differ most in these).
 SPLIT_BY_ACQUISITION = ("gm_wm", "wm_front_back", "noise_mad", "edge_p90", "dark_8mm")
+#: Rows also shown split by where the brain mask was cut (the outermost shells tell that).
+SPLIT_BY_MASK = ("dark_1mm", "dark_2mm")
 
 
-def by_acquisition(rows: list[dict[str, float]], kinds: list[str], key: str) -> str:
-    """``key``'s "median [min-max]" over the 2D rows, then over the 3D rows (``kinds``)."""
+def by_group(
+    rows: list[dict[str, float]], groups: list[str], key: str, order: tuple[str, ...]
+) -> str:
+    """``key``'s "median [min-max]" over the rows of each group in ``order`` (``groups``: one
+    label per row, e.g. "2D" / "3D" or "loose" / "tight"), joined by " / "."""
     parts = []
-    for kind in ("2D", "3D"):
-        picked = [{key: r[key]} for r, k in zip(rows, kinds, strict=True) if k == kind]
+    for group in order:
+        picked = [{key: r[key]} for r, g in zip(rows, groups, strict=True) if g == group]
         parts.append(summarise(picked)[key] if picked else "-")
     return " / ".join(parts)
 
@@ -389,12 +395,14 @@ def main() -> None:
     real_inside: list[np.ndarray] = []
     real_first: dict[str, tuple[str, np.ndarray]] = {}  # the first real scan of each kind
     real_kinds = []
+    real_masks = []  # where each real scan's brain mask was cut, by its source
     source_fits = []  # the open_ms_data scans' fits, for that source's mask-only patients
     for name, flair, mask_path in real_pairs(root):
         img, mask = load(flair), load(mask_path) > 0
         regions, info, transform = regions_of(img)
         real_c.append({**contrast_stats(img, mask, regions, real_inside), **info})
         real_kinds.append("3D" if REAL_3D_SOURCE in str(flair) else "2D")
+        real_masks.append("tight" if REAL_3D_SOURCE in str(flair) else "loose")
         real_h.append(brain_histogram(img, regions, mask))
         real_l.append(lesion_stats(mask, regions, real_large))
         real_first.setdefault(real_kinds[-1], (name, img))
@@ -410,6 +418,7 @@ def main() -> None:
 
     syn_c, syn_h, syn_l = [], [], []
     syn_kinds: list[str] = []
+    syn_masks: list[str] = []
     syn_large: list[LargeShape] = []
     syn_inside: list[np.ndarray] = []
     synth_first: dict[str, tuple[str, np.ndarray]] = {}
@@ -419,6 +428,7 @@ def main() -> None:
         regions, info, _ = regions_of(case.flair)
         syn_c.append({**contrast_stats(case.flair, mask, regions, syn_inside), **info})
         syn_kinds.append(case.acquisition)
+        syn_masks.append(case.brain_mask_style)
         syn_h.append(brain_histogram(case.flair, regions, mask))
         syn_l.append(lesion_stats(mask, regions, syn_large))
         synth_first.setdefault(case.acquisition, (f"seed {i}", case.flair))
@@ -436,9 +446,13 @@ def main() -> None:
         for k in s:
             print(f"{k:<24}{s[k]:<34}{r[k]}")
     for key in SPLIT_BY_ACQUISITION:
-        split_s = by_acquisition(syn_c, syn_kinds, key)
-        split_r = by_acquisition(real_c, real_kinds, key)
+        split_s = by_group(syn_c, syn_kinds, key, ("2D", "3D"))
+        split_r = by_group(real_c, real_kinds, key, ("2D", "3D"))
         print(f"{key + ' 2D / 3D':<24}{split_s:<34} {split_r}")
+    for key in SPLIT_BY_MASK:
+        split_s = by_group(syn_c, syn_masks, key, ("loose", "tight"))
+        split_r = by_group(real_c, real_masks, key, ("loose", "tight"))
+        print(f"{key + ' loose / tight':<24}{split_s:<34} {split_r}")
     print(f"{'lesions >= 300 pooled':<24}{pooled_large(syn_large):<34}{pooled_large(real_large)}")
     print(f"{'thin 300/1k/5k+ pooled':<24}{pooled_thin(syn_large):<34}{pooled_thin(real_large)}")
     inside_s, inside_r = pooled_percentiles(syn_inside), pooled_percentiles(real_inside)
