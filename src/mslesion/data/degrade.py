@@ -31,8 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mslesion.synth.acquisition import rician_noise
 from mslesion.synth.fields import smooth_field
-from mslesion.synth.flair import rician_noise
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,14 @@
-"""FLAIR contrast: tissue mixing, lesions, caps, bias field, blur, Rician noise, scale.
+"""FLAIR contrast: tissue mixing, lesions, caps, texture and bias field, and the per-case draw.
 
-All intensities are relative to normal white matter (WM = 1) until :func:`acquire` applies the
-random scanner scale. Ratios are calibrated against the real scans of the shared data (see
-``docs/synthesis.md``): median GM/WM 1.00-1.11, lesion/WM 1.33-1.56, ventricular CSF/WM ~0.2-0.3.
+All intensities are relative to normal white matter (WM = 1) until
+:func:`mslesion.synth.acquisition.acquire` applies the random scanner scale. Ratios are
+calibrated against the real scans of the shared data (see ``docs/synthesis.md``): median
+GM/WM 1.00-1.11, lesion/WM 1.33-1.56, ventricular CSF/WM ~0.2-0.3.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import ndimage
@@ -20,24 +21,45 @@ from mslesion.synth.lesions import MIN_LESION_CONTRAST
 #: Gaussian sigma (mm) of the faint halo around lesions (``Contrast.lesion_halo``) and of their
 #: narrow bright fringe, and the range of the fringe's lift at the edge (``lesion_fringe``).
 HALO_SIGMA_MM, FRINGE_SIGMA_MM, FRINGE_RANGE = 3.0, 1.0, (0.1, 0.3)
-#: Share of cases drawn as 2D acquisitions (thick axial slices), and the range of their extra
-#: through-plane resampling blur (sigma, mm; ``Contrast.through_plane_mm``).
-TWO_D_SHARE, THROUGH_PLANE_MM = 0.6, (0.8, 1.6)
+#: Share of cases drawn as 2D acquisitions (thick axial slices), and the range of their
+#: through-plane blur (sigma, mm; ``Contrast.through_plane_mm``), which sets their slice
+#: spacing (``SLICE_SPACING_SHARE``) and slice profile (``SLICE_PROFILE_SHARE``). (0.8-1.6,
+#: a Gaussian after the noise, until round 23; see ``TWO_D_RECON_MM``.)
+TWO_D_SHARE, THROUGH_PLANE_MM = 0.6, (1.2, 1.9)
 #: Median noise sigma relative to the configured 1 / snr (each case draws 0.5-2 x this) in the
 #: cases drawn as 2D and as 3D acquisitions. (2D: 1.2 until round 15, whose 2D cases' deep-WM
 #: noise, noise_mad, read 0.013-0.034 x NAWM (median 0.018; the 6 2D cases of seeds 0-11, a
-#: one-off run) vs 0.017-0.030 (0.025) in the real 2D scans; their noise is smoothed by the
-#: thick slices, so measures less. The benchmark's 2D split now: 0.024 vs 0.025.)
-NOISE_GAIN_2D, NOISE_GAIN_3D = 1.7, 1.8
+#: one-off run) vs 0.017-0.030 (0.025) in the real 2D scans; their noise was smoothed by the
+#: thick slices, so measured less. 1.7 until round 23, whose 2D noise lies on the slices and
+#: is only interpolated between them: 7 2D cases of seeds 1-12 read 0.020-0.054 x NAWM, median
+#: 0.029, at 1.25, vs 0.018-0.030, 0.027, real.)
+NOISE_GAIN_2D, NOISE_GAIN_3D = 1.15, 1.8
 #: 3D acquisitions' resolution blur (sigma, mm; ``Contrast.psf_mm``; 0.2-0.55 until round 15:
 #: zoomed, the 3D cases' cortical ribbon drowned in their noise where the real 3D scans show
 #: it crisp under the same noise; the edge row hardly moves: edge_p90 0.326 -> 0.329 on the
-#: benchmark's 3D cases, real 0.325).
-THREE_D_PSF_MM = (0.1, 0.4)
+#: benchmark's 3D cases, real 0.325), and 2D acquisitions' (0.35-0.85 until round 23, whose
+#: slice profile softened them: edge_p90 0.175-0.217, median 0.187, vs 0.186-0.318, 0.204).
+THREE_D_PSF_MM, PSF_2D_MM = (0.1, 0.4), (0.25, 0.65)
 #: 3D acquisitions: the sigma range (mm) of their noise's correlation by the scanner's
-#: reconstruction (:func:`rician_noise`), and of their lighter resampling blur
-#: (``Contrast.interp_mm``; 2D cases 0.45-0.7 mm).
+#: reconstruction (:func:`mslesion.synth.acquisition.rician_noise`), and of their lighter
+#: resampling blur (``Contrast.interp_mm``; 2D cases 0.45-0.7 mm).
 RECON_MM, THREE_D_INTERP_MM = (0.45, 0.65), (0.3, 0.45)
+#: 2D acquisitions: the sigma (mm) of their noise's correlation within a slice by the
+#: reconstruction, and the slice profile's Gaussian sigma along Z (blurring the anatomy before
+#: the noise) over ``through_plane_mm`` (``Contrast.slice_profile_mm``). Until round 23 a 2D
+#: case's noise was white until the resampling blur (0.45-0.7 mm), which left the noisier ones
+#: a fine, one-voxel grain: the fine residual's in-plane neighbour correlation (noise_corr)
+#: read 0.17-0.19 in seeds 6 and 12 vs 0.32-0.62 along X and 0.56-0.62 along Y in the real 2D
+#: scans. Their anatomy was blurred along Z only after the noise, with the noise, so edges
+#: across the slices stayed sharper than the real ones' (edge_z_x 0.74-0.89, median 0.81, vs
+#: 0.71-0.82, 0.75) while the noise's correlation along Z fell off too soon (lag 1 / 2 / 3
+#: voxels 0.79 / 0.39 / 0.10 in seed 1 vs 0.80-0.90 / 0.47-0.72 / 0.24-0.52 real).
+TWO_D_RECON_MM, SLICE_PROFILE_SHARE = 0.7, 0.7
+#: A 2D acquisition's slice spacing over its ``through_plane_mm``: linear interpolation between
+#: slices s mm apart blurs like a Gaussian of sigma s / sqrt(6) (a triangle kernel's): slices
+#: 2.9-4.7 mm apart. (P14 T1, the one real 2D scan whose slices lie nearly along the MNI grid,
+#: shows their period in its noise: the per-plane noise level along Z peaks every ~3.5-4 mm.)
+SLICE_SPACING_SHARE = float(np.sqrt(6.0))
 #: How much darker the frontal WM is than the posterior WM (relative; spread 40 % behind and
 #: 60 % in front of y = -10 mm, ``anatomy.frontal_wm_ramp``) in 2D and 3D cases. In the real 2D
 #: scans the deep WM's median in 20 mm slabs (above the ventricles' floor) falls steadily from
@@ -85,10 +107,17 @@ class Contrast:
     lesion_halo: float = 0.0  # faint hyperintensity around lesions: relative lift at the edge
     lesion_fringe: float = 0.0  # narrower, brighter part of it (~1 mm): lift at the edge
     through_plane_mm: float = 0.0  # extra Gaussian sigma (mm) along Z of the resampling
-    recon_mm: float = 0.0  # Gaussian sigma (mm) correlating the complex noise (3D cases)
+    recon_mm: float = 0.0  # Gaussian sigma (mm) correlating the complex noise
+    slice_profile_mm: float = 0.0  # Gaussian sigma (mm) along Z of the anatomy (2D slices)
+    slice_spacing_mm: float = 0.0  # distance (mm) between a 2D acquisition's slices (3D: 0)
     frontal_wm: float = 0.0  # relative darkening of the frontal WM (``anatomy.frontal_wm_ramp``)
     deep_grey_dim: float = 0.0  # share of the cortex's GM excess over WM the deep nuclei lack
     pallidum_dark: float = 0.0  # relative darkening of the globus pallidus (``deep_grey``)
+
+    @property
+    def two_d(self) -> bool:
+        """Drawn as a 2D acquisition (thick axial slices), else as a 3D one."""
+        return self.through_plane_mm > 0
 
     @classmethod
     def draw(cls, rng: np.random.Generator) -> Contrast:
@@ -104,7 +133,7 @@ class Contrast:
         # lifted the ventricles with its floor); now 0.045-0.08 in 6 cases, the neighbour
         # correlation 0.24-0.37 (real 0.23-0.32), the ventricles 0.17-0.23 x NAWM (0.15-0.17)
         two_d = bool(rng.random() < TWO_D_SHARE)
-        return cls(
+        drawn = cls(
             csf=float(rng.uniform(0.06, 0.20)),
             # pure cortex; partial volume with CSF and WM brings the atlas-GM median to ~1.05
             # (real 1.07 [1.00-1.14]; 1.22-1.38 measured 1.02 once round 8's atrophy thinned
@@ -142,7 +171,7 @@ class Contrast:
             # into 2D and 3D acquisitions (see ``two_d``); the 3D ones get a sharper 0.2-0.55 mm
             # (the real 3D scans' edges measure edge_p90 0.28-0.37, the 2D ones' 0.19-0.32;
             # 0.1-0.4 mm since round 15, ``THREE_D_PSF_MM``)
-            psf_mm=float(rng.uniform(0.35, 0.85) if two_d else rng.uniform(*THREE_D_PSF_MM)),
+            psf_mm=float(rng.uniform(*PSF_2D_MM) if two_d else rng.uniform(*THREE_D_PSF_MM)),
             interp_mm=float(rng.uniform(*((0.45, 0.7) if two_d else THREE_D_INTERP_MM))),
             noise_gain=float(
                 (NOISE_GAIN_2D if two_d else NOISE_GAIN_3D)
@@ -163,10 +192,16 @@ class Contrast:
             # profile), the halo alone gave 1.11, 1.01, 1.00
             lesion_fringe=float(rng.uniform(*FRINGE_RANGE)),
             through_plane_mm=float(rng.uniform(*THROUGH_PLANE_MM)) if two_d else 0.0,
-            recon_mm=0.0 if two_d else float(rng.uniform(*RECON_MM)),
+            recon_mm=TWO_D_RECON_MM if two_d else float(rng.uniform(*RECON_MM)),
             frontal_wm=float(rng.uniform(*(FRONTAL_WM_2D if two_d else FRONTAL_WM_3D))),
             deep_grey_dim=float(rng.uniform(*DEEP_GREY_DIM)),
             pallidum_dark=float(rng.uniform(*PALLIDUM_DARK)),
+        )
+        # derived, not drawn: every later draw of a seed stays where it was
+        return replace(
+            drawn,
+            slice_profile_mm=SLICE_PROFILE_SHARE * drawn.through_plane_mm,
+            slice_spacing_mm=SLICE_SPACING_SHARE * drawn.through_plane_mm,
         )
 
 
@@ -383,93 +418,3 @@ def texture_and_bias(
         field += smooth_field(img.shape, 80.0 / voxel_size_mm, rng)[0] * np.float32(c.bias)
     img *= np.exp(field)
     return img
-
-
-def rician_noise(
-    img: np.ndarray, sigma: float, rng: np.random.Generator, corr_sigma_vox: float = 0.0
-) -> np.ndarray:
-    """Magnitude of ``img`` plus complex Gaussian noise of std ``sigma`` (same units as
-    ``img``) per channel: MRI magnitude noise. Draws the real channel, then the imaginary.
-
-    ``corr_sigma_vox`` > 0 correlates each channel's noise over a Gaussian of that sigma
-    (voxels) before the magnitude is taken, at the same std ``sigma``: a scanner's k-space
-    reconstruction (apodisation, zero-filled interpolation) correlates the complex noise without
-    lowering it, unlike a blur of the magnitude image, which also lowers the noise floor's
-    share of the signal. (Why it matters: the real 3D scans here read ~0.10 x NAWM of fine
-    residual in the ventricles, whose mean stays at 0.15-0.17; blurred after the magnitude,
-    noise that strong would have needed a sigma whose floor, 1.25 sigma, put the ventricles at
-    ~0.6, an estimate.)
-    """
-    s = np.float32(sigma)
-    channels = []
-    for _ in range(2):
-        noise = rng.standard_normal(img.shape, dtype=np.float32)
-        if corr_sigma_vox > 0:
-            noise = ndimage.gaussian_filter(noise, corr_sigma_vox, truncate=2.5)
-            noise /= np.float32(_gaussian_gain(corr_sigma_vox, 2.5) ** img.ndim)
-        channels.append(noise * s)
-    real = img + channels[0]
-    imag = channels[1]
-    return np.sqrt(real * real + imag * imag).astype(np.float32, copy=False)
-
-
-def _gaussian_gain(sigma_vox: float, truncate: float) -> float:
-    """Std of white unit noise after ``ndimage.gaussian_filter1d`` (L2 norm of its kernel)."""
-    radius = int(truncate * sigma_vox + 0.5)
-    x = np.arange(-radius, radius + 1, dtype=np.float64)
-    kernel = np.exp(-0.5 * (x / sigma_vox) ** 2)
-    kernel /= kernel.sum()
-    return float(np.sqrt((kernel**2).sum()))
-
-
-def acquire(
-    img: np.ndarray,
-    brain: np.ndarray,
-    voxel_size_mm: float,
-    c: Contrast,
-    rng: np.random.Generator,
-    snr: float | None,
-    slice_thickness_mm: float | None,
-) -> np.ndarray:
-    """Acquisition: resolution blur, slice thickness, Rician noise, skull strip, resampling
-    blur, scale; zero outside ``brain``.
-
-    Order matters for how the result looks: the acquisition's resolution (``c.psf_mm``) and
-    thick slices blur the anatomy only; the noise (sigma ``c.noise_gain / snr`` of WM) comes
-    next; the registration to MNI space, which every real scan here went through, then
-    interpolates anatomy and noise alike (``c.interp_mm``), which gives the noise its ~1 voxel
-    grain, and more so along Z for a 2D acquisition's thick slices (``c.through_plane_mm``).
-    (Blurring everything after the noise, as before, smoothed the noise to a quarter of its
-    sigma and left the images softer and cleaner than any real scan.)
-    """
-    # only the brain's bounding box (+ the filters' reach) is worked on: outside it the image
-    # is 0 and ends up 0, and the two blurs and the noise cost ~half as much on the box
-    slice_sigma = 0.0
-    if slice_thickness_mm and slice_thickness_mm > voxel_size_mm:
-        slice_sigma = slice_thickness_mm / 2.3548 / voxel_size_mm  # FWHM -> sigma, in voxels
-    z_reach = int(np.ceil(4 * slice_sigma + 2.5 * c.through_plane_mm / voxel_size_mm))
-    box = brain_box(brain, (3, 3, 3 + z_reach))
-    out = np.zeros_like(img)
-    part = img[box]
-    psf_sigma = c.psf_mm / voxel_size_mm
-    if psf_sigma >= 0.3:
-        part = ndimage.gaussian_filter(part, psf_sigma, truncate=2.5)
-    if slice_sigma:
-        part = ndimage.gaussian_filter1d(part, slice_sigma, axis=2, mode="nearest")
-    if snr:
-        part = rician_noise(part, c.noise_gain / snr, rng, c.recon_mm / voxel_size_mm)
-    # the skull strip works on the scanner's image, before the registration resamples it: zero
-    # outside the brain first, so the resampling blurs the zeros into the edge voxels (the
-    # real scans' edge voxels read 0.03-0.05 x NAWM at their 10th percentile)
-    part[~brain[box]] = 0
-    interp_sigma = c.interp_mm / voxel_size_mm
-    # (Gaussians compose: a thick slice's extra blur along Z adds in quadrature)
-    z_sigma = float(np.hypot(c.interp_mm, c.through_plane_mm)) / voxel_size_mm
-    if max(interp_sigma, z_sigma) >= 0.3:
-        sigmas = (interp_sigma, interp_sigma, z_sigma)
-        part = ndimage.gaussian_filter(part, sigmas, truncate=2.5)
-    out[box] = part
-    img = out
-    img *= np.float32(c.scale)
-    img[~brain] = 0
-    return img.astype(np.float32, copy=False)

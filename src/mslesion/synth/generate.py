@@ -13,6 +13,7 @@ from typing import Any
 import cc3d
 import numpy as np
 
+from mslesion.synth.acquisition import acquire
 from mslesion.synth.anatomy import ZONES, Template, frontal_wm_ramp, mni_template
 from mslesion.synth.atrophy import (
     OPENING_TAPER,
@@ -31,7 +32,6 @@ from mslesion.synth.fields import (
 )
 from mslesion.synth.flair import (
     Contrast,
-    acquire,
     add_lesions,
     lesion_halo,
     nawm_modulation,
@@ -112,8 +112,10 @@ def _fissure_weight(voxel_size_mm: float) -> tuple[float, np.ndarray]:
 #: masks, drawn from a stream of their own; the skull strip before the resampling blur); 23:
 #: round 21 (the medial surface's own sulci traced in the template: cingulate, callosal); 24:
 #: round 22 (a loose brain mask keeps a per-case rim of outer CSF, drawn last from the mask's
-#: stream: a seed's other draws are unchanged).
-GENERATOR_VERSION = 24
+#: stream: a seed's other draws are unchanged); 25: round 23 (2D acquisitions read as slices
+#: 2.9-4.7 mm apart, with their own slice profile and noise correlated within each slice; the
+#: same draws but for a 2D case's noise, and its slices' offset drawn just before that).
+GENERATOR_VERSION = 25
 
 
 def _finalize(
@@ -262,7 +264,7 @@ def _generate_case(seed: int, config: SynthConfig) -> SynthCase:
         affine=tpl.affine.copy(),
         lesions=records,
         seed=seed,
-        acquisition="2D" if contrast.through_plane_mm > 0 else "3D",
+        acquisition="2D" if contrast.two_d else "3D",
         brain_mask_style="tight" if cut_mm > 0 else "loose",
     )
 

@@ -1,5 +1,5 @@
-"""The acquisition model: resolution blur before the noise, interpolation blur after it (more
-of it through the slices of 2D acquisitions)."""
+"""The acquisition model: resolution blur before the noise, interpolation blur after it; 2D
+acquisitions read as slices, with their noise on the slices and interpolated between them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from mslesion.synth.flair import Contrast, acquire
+from mslesion.synth.acquisition import acquire, lerp_z, rician_noise, slice_positions
+from mslesion.synth.flair import Contrast
 
 SHAPE = (40, 40, 40)
 
@@ -90,17 +91,25 @@ def test_resolution_blur_softens_edges_but_not_without_it() -> None:
 def test_working_on_the_brain_box_changes_nothing_inside_the_brain(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from mslesion.synth import flair
+    from mslesion.synth import acquisition
 
     rng = np.random.default_rng(1)
     img = np.zeros(SHAPE, np.float32)
     brain = np.zeros(SHAPE, bool)
     brain[12:30, 8:25, 15:33] = True
     img[brain] = 1.0 + rng.random(int(brain.sum()), dtype=np.float32)
-    c = replace(Contrast.draw(rng), scale=1.0, psf_mm=0.6, interp_mm=0.7, through_plane_mm=1.6)
-    boxed = acquire(img.copy(), brain, 1.0, c, rng, None, 4.0)
-    monkeypatch.setattr(flair, "brain_box", lambda mask, margin: (slice(None),) * 3)
-    everywhere = acquire(img.copy(), brain, 1.0, c, rng, None, 4.0)
+    c = replace(
+        Contrast.draw(rng),
+        scale=1.0,
+        psf_mm=0.6,
+        interp_mm=0.7,
+        through_plane_mm=1.6,
+        slice_spacing_mm=3.5,
+    )
+    # (the slices' offset is a draw: the same seed for both)
+    boxed = acquire(img.copy(), brain, 1.0, c, np.random.default_rng(5), None, 4.0)
+    monkeypatch.setattr(acquisition, "brain_box", lambda mask, margin: (slice(None),) * 3)
+    everywhere = acquire(img.copy(), brain, 1.0, c, np.random.default_rng(5), None, 4.0)
     assert (everywhere[brain] != img[brain]).mean() > 0.5  # (the blurs did work)
     np.testing.assert_allclose(boxed[brain], everywhere[brain], rtol=1e-5, atol=1e-6)
     assert not boxed[~brain].any()
@@ -108,17 +117,21 @@ def test_working_on_the_brain_box_changes_nothing_inside_the_brain(
 
 def test_median_noise_draws_read_like_the_real_scans_noise() -> None:
     # the deep-WM noise (robust spread of what a 1 mm Gaussian removes, x NAWM) of the real 2D
-    # scans reads 0.017-0.030, of the 3D ones 0.060-0.086 (synth_realism.py's noise_mad); at
+    # scans reads 0.018-0.030, of the 3D ones 0.050-0.070 (synth_realism.py's noise_mad); at
     # the configured snr and each kind's median draw, the noise alone should land in the 2D
     # range (round 14's 2D gain, 1.2, read 0.015 here) and the 3D cases be ~3-5 x noisier
     from mslesion.synth import SynthConfig
     from mslesion.synth.flair import (
         NOISE_GAIN_2D,
         NOISE_GAIN_3D,
+        PSF_2D_MM,
         RECON_MM,
+        SLICE_PROFILE_SHARE,
+        SLICE_SPACING_SHARE,
         THREE_D_INTERP_MM,
         THREE_D_PSF_MM,
         THROUGH_PLANE_MM,
+        TWO_D_RECON_MM,
     )
 
     def mid(r: tuple[float, float]) -> float:
@@ -131,9 +144,12 @@ def test_median_noise_draws_read_like_the_real_scans_noise() -> None:
 
     two_d = noise_mad(
         noise_gain=NOISE_GAIN_2D,
-        psf_mm=0.6,
+        psf_mm=mid(PSF_2D_MM),
         interp_mm=0.575,
         through_plane_mm=mid(THROUGH_PLANE_MM),
+        slice_profile_mm=SLICE_PROFILE_SHARE * mid(THROUGH_PLANE_MM),
+        slice_spacing_mm=SLICE_SPACING_SHARE * mid(THROUGH_PLANE_MM),
+        recon_mm=TWO_D_RECON_MM,
     )
     three_d = noise_mad(
         noise_gain=NOISE_GAIN_3D,
@@ -154,3 +170,62 @@ def test_2d_acquisitions_draw_more_cortex_contrast_than_3d_ones() -> None:
     assert len(two_d) > 10 and len(three_d) > 10
     assert min(two_d) > max(three_d)
     assert min(three_d) > 1.2
+
+
+def test_2d_slices_carry_the_noise_and_the_planes_between_them_less() -> None:
+    # noise on slices 4 voxels apart, linearly interpolated between them: full on a slice,
+    # sqrt(1/2) of it midway, so the per-plane noise level rises and falls with a period of 4
+    flat = np.ones((40, 40, 64), np.float32)
+    img = _acquire(flat, psf_mm=0.0, interp_mm=0.0, noise_gain=1.0, slice_spacing_mm=4.0)
+    level = img[5:-5, 5:-5, 8:-8].std(axis=(0, 1))
+    assert level.max() / level.min() > 1.25
+    wave = level - level.mean()
+    assert np.corrcoef(wave[:-4], wave[4:])[0, 1] > 0.5
+    assert np.corrcoef(wave[:-2], wave[2:])[0, 1] < -0.3
+    # neighbouring planes share their slices: strongly correlated along Z, not in-plane
+    assert _neighbour_corr(img, axis=2) > 0.6 and abs(_neighbour_corr(img, axis=0)) < 0.05
+
+
+def test_2d_slices_step_an_oblique_edge_where_a_gaussian_would_not() -> None:
+    # an edge tilted through the slices is linear between them, kinked on them: its position
+    # along Y moves with Z in steps of the slice spacing (the real 2D scans' sagittal views)
+    z = np.arange(48, dtype=np.float32)
+    y = np.arange(40, dtype=np.float32)[:, None]
+    tilted = (y > 10 + 0.4 * z[None, :]).astype(np.float32)  # (Y, Z): the edge moves along Y
+    img = np.broadcast_to(tilted, (8, 40, 48)).copy()
+    sliced = _acquire(img, snr=None, psf_mm=0.0, interp_mm=0.0, slice_spacing_mm=4.0)[4]
+    smooth = _acquire(img, snr=None, psf_mm=0.0, interp_mm=0.0, through_plane_mm=1.6)[4]
+
+    def straight_share(out: np.ndarray) -> float:
+        # second difference along Z: zero where the edge moves linearly with Z
+        bend = np.abs(np.diff(out[:, 6:-6], n=2, axis=1)).sum(axis=0)
+        return float((bend < 1e-3).mean())
+
+    # a slice between two grid planes kinks those two: at least 2 of every 4 planes straight
+    assert straight_share(sliced) >= 0.45
+    assert straight_share(smooth) < 0.1
+
+
+def test_2d_reconstruction_correlates_noise_within_a_slice_only() -> None:
+    noise = rician_noise(
+        np.ones((40, 40, 40), np.float32) * 5.0, 1.0, np.random.default_rng(2), (1.0, 1.0, 0.0)
+    )
+    assert _neighbour_corr(noise, axis=0) > 0.3 and _neighbour_corr(noise, axis=1) > 0.3
+    assert abs(_neighbour_corr(noise, axis=2)) < 0.05
+    assert noise[5:-5, 5:-5, 5:-5].std() == pytest.approx(1.0, rel=0.1)
+
+
+def test_lerp_z_reads_between_planes_and_holds_the_ends() -> None:
+    ramp = np.broadcast_to(np.arange(6, dtype=np.float32) * 2.0, (2, 3, 6))
+    np.testing.assert_allclose(lerp_z(ramp, np.array([0.0, 1.5, 4.25]))[0, 0], [0.0, 3.0, 8.5])
+    np.testing.assert_allclose(lerp_z(ramp, np.array([-2.0, 9.0]))[1, 2], [0.0, 10.0])
+
+
+def test_slice_positions_are_absolute_so_a_box_sees_the_volume_s_slices() -> None:
+    whole = slice_positions(0, 100, 3.7, 1.2)
+    boxed = slice_positions(23, 40, 3.7, 1.2) + 23
+    assert whole[0] <= 0 - 3.7 + 1e-9 and whole[-1] >= 99 + 3.7 - 1e-9  # a slice beyond each end
+    assert boxed[0] <= 23 - 3.7 + 1e-9 and boxed[-1] >= 62 + 3.7 - 1e-9
+    np.testing.assert_allclose(np.diff(whole), 3.7)
+    # every slice of the box is one of the volume's
+    assert np.abs(boxed[:, None] - whole[None, :]).min(axis=1).max() < 1e-9
