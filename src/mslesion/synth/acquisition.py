@@ -129,17 +129,18 @@ def acquire(
         part = ndimage.gaussian_filter(part, psf_sigma, truncate=2.5)
     if slice_sigma >= 0.3:
         part = ndimage.gaussian_filter1d(part, slice_sigma, axis=2, mode="nearest")
+    recon = c.recon_mm / voxel_size_mm
+    # a 2D acquisition's slices are read out one by one: its reconstruction correlates the
+    # noise within a slice, not across slices
+    corr = (recon, recon, 0.0) if c.two_d else recon
     if sliced:
         at = slice_positions(box[2].start or 0, part.shape[2], spacing, rng.uniform(0.0, spacing))
         slices = lerp_z(part, at)
         if snr:
-            # a 2D acquisition's slices are read out one by one: its reconstruction correlates
-            # the noise within a slice, not across slices
-            recon = c.recon_mm / voxel_size_mm
-            slices = rician_noise(slices, c.noise_gain / snr, rng, (recon, recon, 0.0))
+            slices = rician_noise(slices, c.noise_gain / snr, rng, corr)
         part = lerp_z(slices, (np.arange(part.shape[2]) - at[0]) / spacing)
     elif snr:
-        part = rician_noise(part, c.noise_gain / snr, rng, c.recon_mm / voxel_size_mm)
+        part = rician_noise(part, c.noise_gain / snr, rng, corr)
     # the skull strip works on the scanner's image, before the registration resamples it: zero
     # outside the brain first, so the resampling blurs the zeros into the edge voxels (the
     # real scans' edge voxels read 0.03-0.05 x NAWM at their 10th percentile)
