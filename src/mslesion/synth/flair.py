@@ -116,8 +116,9 @@ class Contrast:
 
     @property
     def two_d(self) -> bool:
-        """Drawn as a 2D acquisition (thick axial slices), else as a 3D one."""
-        return self.through_plane_mm > 0
+        """A 2D acquisition (thick axial slices, ``slice_spacing_mm`` apart), else a 3D one:
+        the same field that has ``acquisition.acquire`` read the case as slices decides it."""
+        return self.slice_spacing_mm > 0
 
     @classmethod
     def draw(cls, rng: np.random.Generator) -> Contrast:
