@@ -20,14 +20,15 @@ import nibabel as nib
 import numpy as np
 from scipy import ndimage, stats
 
-# (atlas_fit and realism_lesions are modules beside this script: python puts the script's
-# folder on the path)
+# (atlas_fit, realism_cortex and realism_lesions are modules beside this script: python puts
+# the script's folder on the path)
 from atlas_fit import fit_atlas, fit_summary, mean_transform, warp_regions
 from mslesion.paths import require_shared_data
 from mslesion.synth import SynthConfig, generate_case
 from mslesion.synth.anatomy import MNI_AFFINE_1MM, mni_template
 from mslesion.synth.deep_grey import NUCLEI_MM, ellipsoid_radius
 from mslesion.synth.normal import axial_holes, mm_grid
+from realism_cortex import cortical_ribbon
 from realism_lesions import LargeShape, lesion_stats, pooled_large, pooled_thin
 
 
@@ -117,6 +118,7 @@ def contrast_stats(
     clear = at["wm"] & brain & ~ndimage.binary_dilation(lesions, iterations=3)
     out.update(nawm_scales(img / nawm, clear))
     out.update(sulcal_depth(img / nawm, lesions))
+    out.update(cortical_ribbon(img / nawm, lesions))
     for key, core in at.items():
         if key.startswith("deep_"):
             out[key] = float(np.median(img[core & brain & ~lesions])) / nawm
@@ -316,7 +318,21 @@ REAL_3D_SOURCE = "open_ms_data"
 
 
 #: Rows also shown split by acquisition (the real 2D and 3D scans differ most in these).
-SPLIT_BY_ACQUISITION = ("gm_wm", "wm_front_back", "noise_mad", "edge_p90", "dark_8mm")
+SPLIT_BY_ACQUISITION = (
+    "gm_wm",
+    "les_nawm",
+    "les_nawm_small",
+    "les_nawm_mid",
+    "les_nawm_large",
+    "wm_front_back",
+    "noise_mad",
+    "edge_p90",
+    "dark_8mm",
+    "ribbon_1mm",
+    "ribbon_2mm",
+    "ribbon_3mm",
+    "ribbon_4mm",
+)
 #: Rows also shown split by where the brain mask was cut (the outermost shells tell that).
 SPLIT_BY_MASK = ("dark_1mm", "dark_2mm")
 

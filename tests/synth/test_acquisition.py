@@ -169,7 +169,7 @@ def test_2d_acquisitions_draw_more_cortex_contrast_than_3d_ones() -> None:
     three_d = [c.gm for c in draws if c.through_plane_mm == 0]
     assert len(two_d) > 10 and len(three_d) > 10
     assert min(two_d) > max(three_d)
-    assert min(three_d) > 1.2
+    assert min(three_d) > 1.2  # (1.22-1.35 since round 24)
 
 
 def test_2d_slices_carry_the_noise_and_the_planes_between_them_less() -> None:

@@ -122,3 +122,23 @@ def test_ventricle_enlargement_pulls_sampling_towards_the_centre_widening_more_t
     assert lateral[0] < -0.5 and abs(lateral[1]) < 0.15 * abs(lateral[0])
     assert anterior[1] < 0 and abs(anterior[1]) < 0.7 * abs(lateral[0])  # less along Y
     assert np.abs(pull[0, 0, 0]).max() < 0.2 * np.abs(lateral).max()  # fades far away
+
+
+def test_sharpening_steepens_edges_inside_and_leaves_no_rim_at_the_brain_edge() -> None:
+    from mslesion.synth.fields import sharpen_inside
+
+    shape = (40, 40, 40)
+    brain = np.zeros(shape, bool)
+    brain[10:30, 10:30, 10:30] = True
+    flat = np.where(brain, 1.0, 0.0).astype(np.float32)
+    # a plain unsharp mask would lift the edge voxels against the zeros outside (to 1.3 here)
+    out = sharpen_inside(flat, brain, 0.6, 1.0)
+    np.testing.assert_allclose(out[brain], 1.0, atol=1e-5)
+    np.testing.assert_array_equal(out[~brain], 0.0)
+    # inside, an edge overshoots on both sides; flat tissue away from it is left alone
+    step = flat.copy()
+    step[20:30, 10:30, 10:30] = 2.0
+    out = sharpen_inside(step, brain, 0.6, 1.0)
+    assert out[19, 20, 20] < 0.9 and out[20, 20, 20] > 2.1
+    np.testing.assert_allclose(out[13, 20, 20], 1.0, atol=1e-3)
+    np.testing.assert_allclose(out[26, 20, 20], 2.0, atol=1e-3)

@@ -209,3 +209,28 @@ def test_confluent_plaques_start_behind_the_ventricles_centre(
     # rooted at the trigone / occipital horn, from where they may run forward along the wall
     assert all(y < y_centre for y in rearmost)
     assert max(volumes) > 3000  # large, confluent
+
+
+def test_3d_cases_get_their_warp_blur_sharpened_away_and_2d_cases_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mslesion.synth import generate
+
+    def edge_steepness(seed: int, amount: float) -> tuple[str, float, np.ndarray]:
+        monkeypatch.setattr(generate, "SHARPEN_3D", amount)
+        case = generate_case(seed, CLEAN)
+        brain = ndimage.binary_erosion(case.brain_mask > 0, iterations=1)
+        grad = np.sqrt(sum(g * g for g in np.gradient(case.flair / case.flair[brain].mean())))
+        return case.acquisition, float(np.percentile(grad[brain], 90)), case.flair
+
+    shipped = generate.SHARPEN_3D
+    seen = set()
+    for seed in range(6):
+        kind, plain, plain_img = edge_steepness(seed, 0.0)
+        _, sharp, sharp_img = edge_steepness(seed, shipped)
+        seen.add(kind)
+        if kind == "2D":
+            np.testing.assert_array_equal(sharp_img, plain_img)
+        else:
+            assert sharp > 1.1 * plain, (seed, sharp, plain)
+    assert seen == {"2D", "3D"}

@@ -430,6 +430,7 @@ def _resample_to(tpl: Template, voxel_size_mm: float) -> Template:
     )
 
 
+# 21: a 2.0 mm cortex along every pia (``folding.PIAL_CORTEX_MM``, was 2.5);
 # 20: the distance outside the brain (``outside_mm``) for a loose mask's outer CSF;
 # 19: the medial surface's own sulci (cingulate, callosal) traced (``folding.medial_cortex``);
 # 18: the basal cisterns filled (``normal.fill_cisterns``);
@@ -443,7 +444,7 @@ def _resample_to(tpl: Template, voxel_size_mm: float) -> Template:
 # count as ventricles (not the fissures); 9: thin extra sulci
 # that spare the gyral WM, cortex thinned to 3 mm from the pia, the interhemispheric fissure as
 # pia; 8: leaning extra sulci, WM sharpened vs its local peak
-_CACHE_VERSION = 20
+_CACHE_VERSION = 21
 _FIELDS = (
     "gm",
     "wm",

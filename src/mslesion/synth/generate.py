@@ -13,6 +13,7 @@ from typing import Any
 import cc3d
 import numpy as np
 
+from mslesion.infer.crop import brain_box
 from mslesion.synth.acquisition import acquire
 from mslesion.synth.anatomy import ZONES, Template, frontal_wm_ramp, mni_template
 from mslesion.synth.atrophy import (
@@ -25,8 +26,11 @@ from mslesion.synth.atrophy import (
 from mslesion.synth.config import SynthCase, SynthConfig
 from mslesion.synth.deep_grey import DeepGrey, deep_grey_weights
 from mslesion.synth.fields import (
+    SHARPEN_3D,
+    SHARPEN_SIGMA_VOX,
     one_blas_thread,
     random_sampling_grid,
+    sharpen_inside,
     warp_linear,
     warp_nearest,
 )
@@ -114,8 +118,10 @@ def _fissure_weight(voxel_size_mm: float) -> tuple[float, np.ndarray]:
 #: round 22 (a loose brain mask keeps a per-case rim of outer CSF, drawn last from the mask's
 #: stream: a seed's other draws are unchanged); 25: round 23 (2D acquisitions read as slices
 #: 2.9-4.7 mm apart, with their own slice profile and noise correlated within each slice; the
-#: same draws but for a 2D case's noise, and its slices' offset drawn just before that).
-GENERATOR_VERSION = 25
+#: same draws but for a 2D case's noise, and its slices' offset drawn just before that); 26:
+#: round 24 (a 2.0 mm cortex along every pia in the template; 3D cases' anatomy sharpened
+#: after its warp, before the lesions, with a dimmer pure cortex; the same draws).
+GENERATOR_VERSION = 26
 
 
 def _finalize(
@@ -236,6 +242,9 @@ def _generate_case(seed: int, config: SynthConfig) -> SynthCase:
     # lies in the brain
     brain = tighten(img, labels > 0, cut_mm, v) | (labels == ALLOWED)
     img[~brain] = 0
+    if not contrast.two_d:  # (what the warp blurred; within the brain's box, where it is)
+        box = brain_box(brain, (3, 3, 3))
+        img[box] = sharpen_inside(img[box], brain[box], SHARPEN_3D, SHARPEN_SIGMA_VOX)
 
     canvas = LesionCanvas.empty(tpl.shape)
     ctx = PlacementContext(labels == ALLOWED, sampling, tpl, v)
