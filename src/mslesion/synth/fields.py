@@ -263,10 +263,23 @@ def sharpen_inside(
     ``img + amount x (img - local mean)``, the local mean a Gaussian of ``sigma_vox`` voxels
     over ``inside`` only (a normalised convolution), so the zeros outside do not brighten the
     edge voxels into a rim. Outside ``inside`` the image is returned unchanged."""
+    local, _ = masked_gaussian(img, inside, sigma_vox, truncate=2.5)
+    out = img + np.float32(amount) * (img - local)
+    return np.where(inside, out, img).astype(np.float32, copy=False)
+
+
+def masked_gaussian(
+    img: np.ndarray, inside: np.ndarray, sigma_vox: float, truncate: float = 4.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian mean of ``img`` (X, Y, Z) over the voxels of the bool mask ``inside`` only (a
+    normalised convolution), and the Gaussian weight of ``inside`` itself (float32, in [0, 1]):
+    where that weight is ~0 no ``inside`` voxel is near and the mean is 0."""
     from scipy import ndimage
 
     weight = inside.astype(np.float32)
-    local = ndimage.gaussian_filter(img * weight, sigma_vox, truncate=2.5)
-    local /= np.maximum(ndimage.gaussian_filter(weight, sigma_vox, truncate=2.5), 1e-3)
-    out = img + np.float32(amount) * (img - local)
-    return np.where(inside, out, img).astype(np.float32, copy=False)
+    total = ndimage.gaussian_filter(weight, sigma_vox, truncate=truncate)
+    mean = ndimage.gaussian_filter(
+        np.where(inside, img, 0).astype(np.float32), sigma_vox, truncate=truncate
+    )
+    mean /= np.maximum(total, np.float32(1e-3))
+    return mean, total

@@ -18,6 +18,7 @@ from scipy import ndimage
 from mslesion.errors import InputError
 from mslesion.paths import require_shared_data
 from mslesion.synth.anatomy import MNI_SHAPE_1MM, mni_grid, mni_template
+from mslesion.synth.fields import masked_gaussian
 
 
 def real_scans(root: Path) -> list[tuple[Path, Path]]:
@@ -43,14 +44,12 @@ def fill_lesions(
     """
     holes = ndimage.binary_dilation(lesions, iterations=1)
     nawm = wm & ~holes & (image > 0)
-    values = np.where(nawm, image, 0).astype(np.float32)
-    level = np.zeros_like(values)
+    level = np.zeros(image.shape, np.float32)
     todo = holes.copy()
     for sigma in (4.0, 8.0, 16.0, 32.0):
-        num = ndimage.gaussian_filter(values, sigma)
-        den = ndimage.gaussian_filter(nawm.astype(np.float32), sigma)
-        ok = todo & (den > 1e-3)
-        level[ok] = num[ok] / den[ok]
+        mean, weight = masked_gaussian(image, nawm, sigma)
+        ok = todo & (weight > 1e-3)
+        level[ok] = mean[ok]
         todo &= ~ok
         if not todo.any():
             break
