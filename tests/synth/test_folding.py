@@ -15,7 +15,7 @@ from mslesion.synth.anatomy import (
     mni_template,
     pial_outside,
 )
-from mslesion.synth.flair import Contrast, add_lesions, texture_and_bias
+from mslesion.synth.flair import Contrast, add_lesions, compress_above, texture_and_bias
 from mslesion.synth.folding import (
     PIAL_CORTEX_MM,
     _laminae,
@@ -194,6 +194,31 @@ def test_mottled_lesion_cores_vary_but_never_drop_below_the_minimum() -> None:
     empty = np.zeros_like(alpha)
     add_lesions(np.ones(alpha.shape, np.float32), empty, contrast, mottle=(1.0, rng))
     assert rng.random() == np.random.default_rng(0).random()
+
+
+def test_lesion_gain_scales_the_cores_excess_and_never_dims_them() -> None:
+    alpha = np.zeros((20, 20, 20), np.float32)
+    alpha[5:15, 5:15, 5:15] = 1.0
+    alpha[4, 5:15, 5:15] = 0.7  # a rim: blended from its tissue
+    contrast = np.where(alpha > 0, 1.8, 0.0).astype(np.float32)
+    plain = add_lesions(np.ones(alpha.shape, np.float32), alpha, contrast)
+    bright = add_lesions(np.ones(alpha.shape, np.float32), alpha, contrast, gain=1.5)
+    np.testing.assert_allclose(bright[alpha == 1], 1 + 1.5 * 0.8)
+    assert (bright[alpha > 0] > plain[alpha > 0]).all()
+    np.testing.assert_array_equal(bright[alpha == 0], 1.0)
+    with pytest.raises(ValueError, match="gain"):
+        add_lesions(np.ones(alpha.shape, np.float32), alpha, contrast, gain=0.8)
+
+
+def test_compressing_above_a_knee_keeps_the_order_of_intensities() -> None:
+    values = np.linspace(0.0, 2.0, 201, dtype=np.float32)
+    out = compress_above(values.copy(), 1.3, 0.5)
+    below = values <= 1.3
+    np.testing.assert_array_equal(out[below], values[below])  # WM, GM below the knee alone
+    np.testing.assert_allclose(out[-1], 1.3 + 0.5 * 0.7, rtol=1e-6)  # half the excess above
+    assert (np.diff(out) > 0).all()  # monotonic: a lesion stays above its tissue
+    with pytest.raises(ValueError, match="slope"):
+        compress_above(values.copy(), 1.3, 0.0)
 
 
 def test_template_cerebellum_has_folia_and_more_cortical_sulci() -> None:

@@ -35,8 +35,12 @@ from mslesion.synth.fields import (
     warp_nearest,
 )
 from mslesion.synth.flair import (
+    KNEE_3D,
+    KNEE_SLOPE_3D,
+    LESION_GAIN_2D,
     Contrast,
     add_lesions,
+    compress_above,
     lesion_halo,
     nawm_modulation,
     open_sulci,
@@ -120,8 +124,10 @@ def _fissure_weight(voxel_size_mm: float) -> tuple[float, np.ndarray]:
 #: 2.9-4.7 mm apart, with their own slice profile and noise correlated within each slice; the
 #: same draws but for a 2D case's noise, and its slices' offset drawn just before that); 26:
 #: round 24 (a 2.0 mm cortex along every pia in the template; 3D cases' anatomy sharpened
-#: after its warp, before the lesions, with a dimmer pure cortex; the same draws).
-GENERATOR_VERSION = 26
+#: after its warp, before the lesions, with a dimmer pure cortex; the same draws); 27: round 25
+#: (lesion contrast by acquisition: 2D cores x1.5 their excess, 3D images compressed above 1.3
+#: x WM; the same draws).
+GENERATOR_VERSION = 27
 
 
 def _finalize(
@@ -261,7 +267,12 @@ def _generate_case(seed: int, config: SynthConfig) -> SynthCase:
 
     if config.anatomy != "real":  # (real scans carry their own surroundings)
         lesion_halo(img, canvas.alpha, v, contrast)
-    add_lesions(img, canvas.alpha, canvas.contrast, mottle=(v, rng))
+    # (real anatomy carries its own scan's contrast, whatever acquisition the case drew)
+    procedural = config.anatomy != "real"
+    gain = LESION_GAIN_2D if contrast.two_d and procedural else 1.0
+    add_lesions(img, canvas.alpha, canvas.contrast, mottle=(v, rng), gain=gain)
+    if procedural and not contrast.two_d:
+        compress_above(img, KNEE_3D, KNEE_SLOPE_3D)
     img = texture_and_bias(img, v, contrast, rng, bias=config.bias)
     # real scans already carry their own noise: add less
     snr = config.snr if config.anatomy != "real" or not config.snr else config.snr * 2
