@@ -265,10 +265,11 @@ def _generate_case(seed: int, config: SynthConfig) -> SynthCase:
     min_voxels = max(1, int(np.ceil(config.min_lesion_voxels / voxel_mm3)))
     mask, records = _finalize(canvas, min_voxels, voxel_mm3)
 
-    if config.anatomy != "real":  # (real scans carry their own surroundings)
-        lesion_halo(img, canvas.alpha, v, contrast)
-    # (real anatomy carries its own scan's contrast, whatever acquisition the case drew)
+    # (real anatomy carries its own scan's surroundings and contrast, whatever acquisition the
+    # case drew)
     procedural = config.anatomy != "real"
+    if procedural:
+        lesion_halo(img, canvas.alpha, v, contrast)
     gain = LESION_GAIN_2D if contrast.two_d and procedural else 1.0
     add_lesions(img, canvas.alpha, canvas.contrast, mottle=(v, rng), gain=gain)
     if procedural and not contrast.two_d:
