@@ -14,19 +14,13 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
-
 from mslesion.infer.predictor import Predictor
 from mslesion.infer.weights import resolve_model
 from mslesion.io.datasets import find_cases
 from mslesion.io.nifti import load_mask, load_volume
+from mslesion.metrics.voxel import voxel_metrics
 from mslesion.paths import require_shared_data
 from mslesion.preprocess import register
-
-
-def dice(pred: np.ndarray, truth: np.ndarray) -> float:
-    """Dice of two bool volumes of one shape."""
-    return float(2 * (pred & truth).sum() / max(int(pred.sum() + truth.sum()), 1))
 
 
 def main() -> None:
@@ -53,7 +47,7 @@ def main() -> None:
                 pred = predictor.predict(volume).probability >= threshold
             finally:
                 register.is_mni_skullstripped = shipped_check
-            scores.append(dice(pred, truth))
+            scores.append(voxel_metrics(pred, truth, surface=False)["dice"])
             sizes.append(int(pred.sum()))
         print(
             f"{case.case_id:<12}{scores[0]:>16.3f}{scores[1]:>12.3f}"

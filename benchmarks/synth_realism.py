@@ -27,6 +27,7 @@ from mslesion.paths import require_shared_data
 from mslesion.synth import SynthConfig, generate_case
 from mslesion.synth.anatomy import MNI_AFFINE_1MM, mni_template
 from mslesion.synth.deep_grey import NUCLEI_MM, ellipsoid_radius
+from mslesion.synth.fields import masked_gaussian
 from mslesion.synth.normal import axial_holes, mm_grid
 from realism_cortex import cortical_ribbon
 from realism_lesions import LargeShape, lesion_stats, pooled_large, pooled_thin
@@ -118,7 +119,7 @@ def contrast_stats(
     clear = at["wm"] & brain & ~ndimage.binary_dilation(lesions, iterations=3)
     out.update(nawm_scales(img / nawm, clear))
     out.update(sulcal_depth(img / nawm, lesions))
-    out.update(cortical_ribbon(img / nawm, lesions))
+    out.update(cortical_ribbon(img / nawm, cerebrum_off_lesions(lesions)))
     for key, core in at.items():
         if key.startswith("deep_"):
             out[key] = float(np.median(img[core & brain & ~lesions])) / nawm
@@ -135,6 +136,13 @@ def contrast_stats(
 SULCAL_DEPTHS_MM, SULCAL_DEPTH_MIN_Z = (1, 2, 4, 8, 12), -2.0
 
 
+def cerebrum_off_lesions(lesions: np.ndarray) -> np.ndarray:
+    """Bool (X, Y, Z) on the 1 mm MNI grid: above MNI z = ``SULCAL_DEPTH_MIN_Z`` (the cerebrum
+    above the tentorium), outside ``lesions``: where the cortex rows look."""
+    z = MNI_AFFINE_1MM[2, 2] * np.arange(lesions.shape[2]) + MNI_AFFINE_1MM[2, 3]
+    return ~lesions & (z >= SULCAL_DEPTH_MIN_Z)[None, None, :]
+
+
 def sulcal_depth(img: np.ndarray, lesions: np.ndarray) -> dict[str, float]:
     """Share of CSF-dark voxels (< 0.5 x NAWM; ``img`` in units of NAWM, 1 mm MNI grid) on the
     shells 1, 2, 4, 8 and 12 mm below the brain's outer surface (its mask closed and filled),
@@ -145,8 +153,7 @@ def sulcal_depth(img: np.ndarray, lesions: np.ndarray) -> dict[str, float]:
     CSF rim is mostly dark, a tight mask's edge half bright cortex."""
     brain = ndimage.binary_fill_holes(ndimage.binary_closing(img > 0, iterations=2))
     depth = ndimage.distance_transform_edt(brain)
-    z = MNI_AFFINE_1MM[2, 2] * np.arange(img.shape[2]) + MNI_AFFINE_1MM[2, 3]
-    counted = ~lesions & (z >= SULCAL_DEPTH_MIN_Z)[None, None, :]
+    counted = cerebrum_off_lesions(lesions)
     dark = img < 0.5
     return {
         f"dark_{d}mm": float(dark[counted & (np.abs(depth - d) < 0.5)].mean())
@@ -165,12 +172,7 @@ def nawm_scales(img: np.ndarray, nawm: np.ndarray) -> dict[str, float]:
     over that at y -80..-50 mm, above z = 0 (the real 2D scans' frontal WM is much darker).
     """
     deep = ndimage.binary_erosion(nawm, iterations=2)
-    weight = deep.astype(np.float32)
-    values = np.where(deep, img, 0).astype(np.float32)
-    smooth = [values]
-    for sigma in (2.5, 6.0, 15.0):
-        norm = np.maximum(ndimage.gaussian_filter(weight, sigma), 1e-3)
-        smooth.append(ndimage.gaussian_filter(values, sigma) / norm)
+    smooth = {sigma: masked_gaussian(img, deep, sigma)[0] for sigma in (2.5, 6.0, 15.0)}
 
     y = MNI_AFFINE_1MM[1, 1] * np.arange(img.shape[1]) + MNI_AFFINE_1MM[1, 3]
     z = MNI_AFFINE_1MM[2, 2] * np.arange(img.shape[2]) + MNI_AFFINE_1MM[2, 3]
@@ -178,8 +180,8 @@ def nawm_scales(img: np.ndarray, nawm: np.ndarray) -> dict[str, float]:
     front = upper & ((y >= 30) & (y < 60))[None, :, None]
     back = upper & ((y >= -80) & (y < -50))[None, :, None]
     return {
-        "wm_band_2_6": robust_spread((smooth[1] - smooth[2])[deep]),
-        "wm_band_6_15": robust_spread((smooth[2] - smooth[3])[deep]),
+        "wm_band_2_6": robust_spread((smooth[2.5] - smooth[6.0])[deep]),
+        "wm_band_6_15": robust_spread((smooth[6.0] - smooth[15.0])[deep]),
         "wm_front_back": float(np.median(img[front]) / np.median(img[back])),
     }
 
