@@ -334,6 +334,10 @@ SPLIT_BY_ACQUISITION = (
     "ribbon_2mm",
     "ribbon_3mm",
     "ribbon_4mm",
+    "deep_thalamus",
+    "deep_caudate",
+    "deep_putamen",
+    "deep_pallidum",
 )
 #: Rows also shown split by where the brain mask was cut (the outermost shells tell that).
 SPLIT_BY_MASK = ("dark_1mm", "dark_2mm")
