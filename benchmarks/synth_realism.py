@@ -1,6 +1,7 @@
 """Realism of ``mslesion.synth``: synthetic vs real FLAIR on the numbers a radiologist looks at.
 
-Usage: ``python benchmarks/synth_realism.py [--n 4] [--png docs/figures/synth_vs_real.png]``
+Usage: ``python benchmarks/synth_realism.py [--n 4] [--png docs/figures/synth_vs_real.png]
+[--no-fit] [--undeformed]``
 
 Needs the shared data folder (real scans + atlas). Every figure is computed the same way for
 real and synthetic scans, with the FSL MNI152 atlas regions: all volumes share that grid, and
@@ -399,6 +400,12 @@ def main() -> None:
     parser.add_argument(
         "--no-fit", action="store_true", help="atlas regions as they lie on the MNI grid"
     )
+    parser.add_argument(
+        "--undeformed",
+        action="store_true",
+        help="synthetic cases without their random deformation: the deep_* rows' fixed MNI "
+        "cores then sit on the nuclei (how their levels are tuned)",
+    )
     args = parser.parse_args()
     root = require_shared_data()
     at = atlas(root)
@@ -445,7 +452,8 @@ def main() -> None:
     syn_inside: list[np.ndarray] = []
     synth_first: dict[str, tuple[str, np.ndarray]] = {}
     for i in range(args.n):
-        case = generate_case(i, SynthConfig(lesion_load="medium" if i % 2 == 0 else "high"))
+        lesion_load = "medium" if i % 2 == 0 else "high"
+        case = generate_case(i, SynthConfig(lesion_load=lesion_load, deform=not args.undeformed))
         mask = case.lesion_mask > 0
         regions, info, _ = regions_of(case.flair)
         syn_c.append({**contrast_stats(case.flair, mask, regions, syn_inside), **info})

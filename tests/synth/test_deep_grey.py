@@ -98,7 +98,7 @@ def test_deep_nuclei_render_between_wm_and_cortex_and_the_pallidum_darker_than_w
         # noise-free, 2D nuclei (cortex 1.59) read thalamus 1.13-1.25, caudate 1.26-1.41,
         # putamen 1.24-1.34, 3D ones (1.285) 1.01-1.06, 1.05-1.13, 1.07-1.12 (undimmed
         # 1.38 / 1.58 / 1.45, 1.19 / 1.28 / 1.22); whole undeformed 2D cases, acquired and
-        # measured against their own NAWM, read 1.07 / 1.15 / 1.12 (``flair.DEEP_GREY_DIM_2D``)
+        # measured against their own NAWM, read 1.06 / 1.15 / 1.12 (``flair.DEEP_GREY_DIM_2D``)
         for name in ("thalamus", "caudate head", "putamen"):
             level = float(np.median(after[cores[name]]))
             assert 1.0 < level < gm - 0.1, (name, gm, dim, level)

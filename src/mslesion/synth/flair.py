@@ -83,8 +83,9 @@ SULCI_OPEN = (0.4, 0.75)
 #: cases' brighter cortex (``GM_2D``) had left their nuclei at the 3D cases' level, while the
 #: real 2D scans show them brighter than the 3D ones (thalamus / caudate / putamen / pallidum
 #: 1.05 / 1.18 / 1.10 / 0.85 x NAWM, medians of 4, vs 1.05 / 1.04 / 0.94 / 0.80 in the 3D
-#: two). 7 undeformed 2D cases (seeds 1-12) read 1.07 / 1.15 / 1.12 / 0.85 with 0.35-0.65;
-#: 1.14 / 1.24 / 1.18 / 0.81 with 0.1-0.4 (one-off script).
+#: two). 7 undeformed 2D cases (seeds 1-12, as ``synth_realism.py --n 16 --undeformed``
+#: makes them; a one-off run) read 1.06 / 1.15 / 1.12 / 0.85 with 0.35-0.65, 1.14 / 1.24 /
+#: 1.18 / 0.81 with 0.1-0.4.
 DEEP_GREY_DIM_2D, DEEP_GREY_DIM_3D = (0.35, 0.65), (0.65, 0.95)
 PALLIDUM_DARK = (0.1, 0.25)
 #: Pure cortex level (x WM, ``Contrast.gm``) in 2D and 3D acquisitions. Real 2D multislice
