@@ -30,7 +30,7 @@ from mslesion.synth.anatomy import MNI_AFFINE_1MM, mni_template
 from mslesion.synth.deep_grey import NUCLEI_MM, ellipsoid_radius
 from mslesion.synth.fields import masked_gaussian
 from mslesion.synth.normal import axial_holes, mm_grid
-from realism_cortex import cortical_ribbon
+from realism_cortex import cortical_ribbon, medial_box, medial_dark
 from realism_lesions import LargeShape, lesion_stats, pooled_large, pooled_thin
 
 
@@ -55,6 +55,7 @@ def atlas(root: Path) -> dict[str, np.ndarray]:
         "infratentorial": load(a / "MNI_1mm_Infratentorial.nii.gz") > 0,
     }
     regions.update(nucleus_cores(tissues.shape))
+    regions["medial_cortex"] = medial_box(tissues.shape, MNI_AFFINE_1MM)
     # the basal cisterns (and the other CSF the atlas leaves out of its brain), 2 mm clear of
     # the atlas brain so the cortex round them does not count
     brain = tissues > 0
@@ -121,6 +122,7 @@ def contrast_stats(
     out.update(nawm_scales(img / nawm, clear))
     out.update(sulcal_depth(img / nawm, lesions))
     out.update(cortical_ribbon(img / nawm, cerebrum_off_lesions(lesions)))
+    out.update(medial_dark(img / nawm, at["medial_cortex"] & ~lesions, at["ventricles"]))
     for key, core in at.items():
         if key.startswith("deep_"):
             out[key] = float(np.median(img[core & brain & ~lesions])) / nawm
@@ -339,6 +341,7 @@ SPLIT_BY_ACQUISITION = (
     "deep_caudate",
     "deep_putamen",
     "deep_pallidum",
+    "medial_dark",
 )
 #: Rows also shown split by where the brain mask was cut (the outermost shells tell that).
 SPLIT_BY_MASK = ("dark_1mm", "dark_2mm")

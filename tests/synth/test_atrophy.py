@@ -136,3 +136,45 @@ def test_atrophy_widens_the_sulci_less_deep_down_than_it_opens_them() -> None:
     widening = atrophy.sulcal_taper(depth_mm, atrophy.WIDENING_TAPER)
     assert np.all(widening <= opening)
     assert np.all(widening[depth_mm >= 6.0] < opening[depth_mm >= 6.0])
+
+
+def test_medial_calm_weighs_the_medial_cortex_above_the_callosum_only() -> None:
+    tpl = mni_template(1.0)
+    weight = np.broadcast_to(atrophy.medial_calm(tpl.shape, tpl.affine), tpl.shape)
+    assert weight.min() >= 0.0 and weight.max() <= 1.0
+
+    def at(x_mm: float, y_mm: float, z_mm: float) -> float:
+        index = np.round(np.linalg.solve(tpl.affine, [x_mm, y_mm, z_mm, 1.0])[:3]).astype(int)
+        return float(weight[tuple(index)])
+
+    # the cingulate and medial frontal cortex of both hemispheres, above the corpus callosum
+    for point in ((0, 0, 40), (-10, 20, 35), (10, -40, 50), (6, 50, 25)):
+        assert at(*point) == 1.0, point
+    # not the lateral cortex, the deep grey, the occipital pole's medial sulci or the frontal pole
+    for point in ((-20, 0, 40), (30, 10, 40), (0, 0, -5), (4, -80, 20), (4, 75, 10)):
+        assert at(*point) == 0.0, point
+
+
+def test_the_medial_cortex_opens_and_atrophies_less(monkeypatch: pytest.MonkeyPatch) -> None:
+    # round 27: widened like any pia, the merged medial cortex read as a dark ladder or band
+    # along the falx on axial slices at z +30..+45 mm, darker than in any real scan but one
+    from mslesion.synth import generate
+
+    tpl = mni_template(CLEAN.voxel_size_mm)
+    calm = np.broadcast_to(atrophy.medial_calm(tpl.shape, tpl.affine), tpl.shape) == 1.0
+    far = np.broadcast_to(atrophy.medial_calm(tpl.shape, tpl.affine), tpl.shape) == 0.0
+    cases = {}
+    for shares in ((0.0, 0.0), (atrophy.MEDIAL_CALM_OPEN, atrophy.MEDIAL_CALM_ATROPHY)):
+        monkeypatch.setattr(generate, "MEDIAL_CALM_OPEN", shares[0])
+        monkeypatch.setattr(generate, "MEDIAL_CALM_ATROPHY", shares[1])
+        cases[shares[0] > 0] = generate_case(3, CLEAN)  # undeformed: template space
+    lesions = (cases[False].lesion_mask > 0) | (cases[True].lesion_mask > 0)
+
+    def dark(case: object, region: np.ndarray) -> float:
+        img = case.flair  # type: ignore[attr-defined]
+        counted = region & (img > 0) & ~lesions
+        return float((img[counted] < 0.5 * np.median(img[img > 0])).sum())
+
+    # (seed 3 at 3 mm: 786 dark voxels there without the calm, 480 with it)
+    assert dark(cases[True], calm) < 0.85 * dark(cases[False], calm)
+    assert dark(cases[True], far) == pytest.approx(dark(cases[False], far), rel=0.01)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from mslesion.synth.fields import smooth_field
+from mslesion.synth.normal import mm_grid
 
 #: Per-case mean atrophy depth (mm) at the brain's surface, drawn uniformly (0 would leave the
 #: template's cortex as it is; with 0-1.6 mm many cases drew almost none and the 8-case CSF
@@ -91,3 +92,31 @@ def cortical_atrophy(
     np.clip(share, 0.0, 1.0, out=share)
     moved = gm * share
     return gm - moved, csf + moved
+
+
+#: The medial cortex above the corpus callosum, as (|x|, y, z) ranges in MNI mm, each with a
+#: ramp (mm) outside it: where :func:`medial_calm` weighs 1 (fading to 0 over the ramp).
+MEDIAL_CALM_BOX_MM = ((0.0, 12.0, 4.0), (-50.0, 60.0, 10.0), (10.0, 200.0, 10.0))
+#: Shares :func:`medial_calm` takes off the opening of the sulcal lines and off the atrophy
+#: depth there. The template's medial cortex merges both hemispheres' cingulate and medial
+#: frontal gyri; its sulcal lines, widened like any pia, read as a dark ladder along the falx on
+#: axial slices at z +30..+45 mm, or as a dark band ~10 mm wide in a 2D case (seed 3). The
+#: CSF-dark share of the medial cortex there (``synth_realism.py``'s ``medial_dark``; seeds
+#: 0-7, one-off runs) read 0.005-0.14, median 0.107 (3D cases 0.09-0.14) against the real
+#: scans' 0.013-0.16, median 0.048; with these shares 0.001-0.097, median 0.051 (3D
+#: 0.055-0.097, real 3D 0.046 and 0.16). 0.3 / 0.25 read 0.031, 0.15 / 0.15 0.068 and left
+#: seed 3's band; the atrophy does most of it.
+MEDIAL_CALM_OPEN, MEDIAL_CALM_ATROPHY = 0.25, 0.2
+
+
+def medial_calm(shape: tuple[int, int, int], affine: np.ndarray) -> np.ndarray:
+    """Float32 weight in [0, 1], broadcastable to ``shape`` (a grid with a diagonal ``affine``):
+    1 in :data:`MEDIAL_CALM_BOX_MM`, fading linearly to 0 over each axis' ramp."""
+    weight = np.float32(1.0)
+    for coord, (lo, hi, ramp), mirror in zip(
+        mm_grid(shape, affine), MEDIAL_CALM_BOX_MM, (True, False, False), strict=True
+    ):
+        c = np.abs(coord) if mirror else coord
+        inside = np.minimum(c - (lo - ramp), (hi + ramp) - c) / np.float32(ramp)
+        weight = weight * np.clip(inside, 0.0, 1.0)
+    return np.asarray(weight, np.float32)

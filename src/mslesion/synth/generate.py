@@ -17,10 +17,13 @@ from mslesion.infer.crop import brain_box
 from mslesion.synth.acquisition import acquire
 from mslesion.synth.anatomy import ZONES, Template, frontal_wm_ramp, mni_template
 from mslesion.synth.atrophy import (
+    MEDIAL_CALM_ATROPHY,
+    MEDIAL_CALM_OPEN,
     OPENING_TAPER,
     WIDENING_TAPER,
     atrophy_depth_mm,
     cortical_atrophy,
+    medial_calm,
     sulcal_taper,
 )
 from mslesion.synth.config import SynthCase, SynthConfig
@@ -63,6 +66,12 @@ def _ventricle_centre(voxel_size_mm: float) -> np.ndarray:
 def _deep_grey(voxel_size_mm: float) -> DeepGrey:
     tpl = mni_template(voxel_size_mm)
     return deep_grey_weights(tpl.shape, tpl.affine)
+
+
+@functools.lru_cache(maxsize=4)
+def _medial_calm(voxel_size_mm: float) -> np.ndarray:
+    tpl = mni_template(voxel_size_mm)
+    return medial_calm(tpl.shape, tpl.affine)
 
 
 _INFRATENTORIAL = next(k for k, name in ZONES.items() if name == "infratentorial")
@@ -127,8 +136,10 @@ def _fissure_weight(voxel_size_mm: float) -> tuple[float, np.ndarray]:
 #: after its warp, before the lesions, with a dimmer pure cortex; the same draws); 27: round 25
 #: (lesion contrast by acquisition: 2D cores x1.5 their excess, 3D images compressed above 1.3
 #: x WM; the same draws); 28: round 26 (2D cases' deep grey nuclei dimmed less, their noise
-#: level drawn within 1.4x of its median instead of 2x; the same draws).
-GENERATOR_VERSION = 28
+#: level drawn within 1.4x of its median instead of 2x; the same draws); 29: round 27 (the
+#: medial cortex above the corpus callosum opens its sulci and atrophies less; the same draws,
+#: lesions placed anew where the atrophy changed the allowed region).
+GENERATOR_VERSION = 29
 
 
 def _finalize(
@@ -185,13 +196,16 @@ def _template_image(
     (the warp dominates the cost at 1 mm).
     """
     # open the sulci the template blurred into GM (by a regionally varying share), less and
-    # less towards their fundus
+    # less towards their fundus, and less in the medial cortex above the corpus callosum
+    calm = _medial_calm(config.voxel_size_mm)
     sulci = tpl.sulci * sulcal_taper(tpl.surface_mm, OPENING_TAPER)
+    sulci *= 1 - np.float32(MEDIAL_CALM_OPEN) * calm
     gm, csf = open_sulci(tpl.gm, tpl.csf, sulci, config.voxel_size_mm, contrast, rng)
     if config.anatomy != "real":  # (real scans carry their own atrophy)
         # MS brains are atrophied: the pia moves in by a per-case, regionally varying depth
         depth = atrophy_depth_mm(tpl.shape, config.voxel_size_mm, rng)
         depth *= sulcal_taper(tpl.surface_mm, WIDENING_TAPER)
+        depth *= 1 - np.float32(MEDIAL_CALM_ATROPHY) * calm
         gm, csf = cortical_atrophy(gm, csf, tpl.pial_mm, depth, config.voxel_size_mm)
     allowed = allowed_region(gm, tpl.wm, csf)
     if config.anatomy == "real":
