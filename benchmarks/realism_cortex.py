@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from mslesion.synth.normal import mm_grid
+
 #: Distances (mm) from the nearest CSF-dark voxel of the ``cortical_ribbon`` rows, the dark
 #: threshold (x NAWM) and the cortical band (mm below the brain's outline) they look in.
 RIBBON_MM, RIBBON_DARK, RIBBON_BAND_MM = (1, 2, 3, 4), 0.6, (1.0, 15.0)
@@ -40,13 +42,10 @@ MEDIAL_BOX_MM, MEDIAL_VENTRICLE_MARGIN = ((2.0, 12.0), (-40.0, 40.0), (20.0, 55.
 
 def medial_box(shape: tuple[int, int, int], affine: np.ndarray) -> np.ndarray:
     """Bool (X, Y, Z) on a grid with a diagonal ``affine``: :data:`MEDIAL_BOX_MM`."""
-    inside = np.ones(shape, bool)
-    for axis, (lo, hi) in enumerate(MEDIAL_BOX_MM):
-        mm = affine[axis, axis] * np.arange(shape[axis]) + affine[axis, 3]
-        mm = np.abs(mm) if axis == 0 else mm
-        keep = ((mm >= lo) & (mm <= hi)).reshape([-1 if a == axis else 1 for a in range(3)])
-        inside &= keep
-    return inside
+    x, y, z = mm_grid(shape, affine)
+    (x0, x1), (y0, y1), (z0, z1) = MEDIAL_BOX_MM
+    inside = ((np.abs(x) >= x0) & (np.abs(x) <= x1)) & ((y >= y0) & (y <= y1))
+    return np.broadcast_to(inside & ((z >= z0) & (z <= z1)), shape).copy()
 
 
 def medial_dark(img: np.ndarray, medial: np.ndarray, ventricles: np.ndarray) -> dict[str, float]:
