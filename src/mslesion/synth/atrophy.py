@@ -110,7 +110,7 @@ MEDIAL_CALM_OPEN, MEDIAL_CALM_ATROPHY = 0.25, 0.2
 
 
 def medial_calm(shape: tuple[int, int, int], affine: np.ndarray) -> np.ndarray:
-    """Float32 weight in [0, 1], broadcastable to ``shape`` (a grid with a diagonal ``affine``):
+    """Float32 (X, Y, Z) weight in [0, 1] on a grid of ``shape`` with a diagonal ``affine``:
     1 in :data:`MEDIAL_CALM_BOX_MM`, fading linearly to 0 over each axis' ramp."""
     weight = np.float32(1.0)
     for coord, (lo, hi, ramp), mirror in zip(
