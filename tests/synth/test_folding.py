@@ -17,9 +17,11 @@ from mslesion.synth.anatomy import (
 )
 from mslesion.synth.flair import Contrast, add_lesions, compress_above, texture_and_bias
 from mslesion.synth.folding import (
+    DEEP_SULCUS_EXTENSION_MM,
     PIAL_CORTEX_MM,
     _laminae,
     cerebellum_region,
+    deep_sulci,
     extra_sulci,
     narrow_fissure,
     thin_cortex,
@@ -120,12 +122,68 @@ def test_thin_cortex_gives_each_gyrus_a_white_matter_core() -> None:
     np.testing.assert_array_equal(sulci3, sulci)
 
 
+def _deep_slab() -> tuple[np.ndarray, ...]:
+    """:func:`_slab` with a 4 mm cortex (z 40-43, the pia at z = 44), one radial sulcus (a
+    sheet at x = 31-32 from the pia down to z = 37, 3 mm into the WM) and one sheet lying at
+    ~27 degrees to the surface (x 5-19, z 43 down to 36). Returns gm, wm, sulci, depth, band,
+    vent_dist."""
+    gm, wm, sulci, _, depth, band = _slab(gm_mm=4)
+    sulci[31:33, 8:56, 37:44] = 1.0
+    for x in range(5, 20):  # sinking 1 mm per 2 mm, from z = 43 to z = 36
+        z = 43 - (x - 5) // 2
+        sulci[x, 8:56, z - 1 : z + 1] = 1.0
+    return gm, wm, sulci, np.ascontiguousarray(depth), band, np.full(gm.shape, 40.0, np.float32)
+
+
+def test_deep_sulci_continue_a_radial_sulcus_into_the_white_matter_lined_with_cortex() -> None:
+    gm, wm, sulci, depth, band, vent_dist = _deep_slab()
+    gm2, wm2, sulci2 = deep_sulci(gm, wm, sulci, depth, band, vent_dist, np.random.default_rng(0))
+    np.testing.assert_allclose(gm2 + wm2, gm + wm, atol=1e-6)  # tissue conserved
+    assert (sulci2 >= sulci).all()  # lines are only added
+    lo, hi = DEEP_SULCUS_EXTENSION_MM
+    drawn = sulci2 > 0.9 * folding.DEEP_SULCUS_LINE
+    line = drawn[28:36, 12:52]  # (x, y, z) around the radial sheet, its ends left out
+    # the sheet's fundus was at z = 37 (7 mm deep); every y now reaches >= lo mm further in...
+    deepest = np.array([np.flatnonzero(line[:, y].any(0)).min() for y in range(line.shape[1])])
+    assert (deepest <= 37 - lo + 1).all()
+    # ...but never beyond hi mm, and it stays a sheet (x within 1-2 voxels of the sulcus)
+    assert (deepest >= 37 - hi - 1).all()
+    new = drawn & ~(sulci > 0.5)
+    assert not new[np.r_[0:29, 35:64], 12:52].any()
+    # the new sulcus carries its cortex: GM on both banks, the WM 6 mm off untouched
+    z = 37 - int(lo)  # a level every y reaches
+    assert (gm2[30, 12:52, z] > 0.5).all() and (gm2[33, 12:52, z] > 0.5).all()
+    np.testing.assert_array_equal(wm2[np.r_[0:25, 39:64], :, :37], wm[np.r_[0:25, 39:64], :, :37])
+    # the oblique sheet is neither swept inward into a slab (its inner face) nor bent into a
+    # radial spur at its deep end
+    np.testing.assert_array_equal(sulci2[3:24], sulci[3:24])
+    # nothing near the ventricles (corpus callosum, periventricular WM), nor out of the band
+    near = np.full_like(vent_dist, 5.0)
+    for args in ((depth, band, near), (depth, 0 * band, vent_dist)):
+        out = deep_sulci(gm, wm, sulci, *args, np.random.default_rng(0))
+        np.testing.assert_array_equal(out[1], wm)
+
+
+def test_deep_sulci_leave_a_fragment_of_a_line_alone() -> None:
+    gm, wm, sulci, depth, band, vent_dist = _deep_slab()
+    sulci[:] = 0.0
+    sulci[40:42, 30:32, 38:44] = 1.0  # a 2x2 mm stub: its fundus is 4 voxels
+    gm2, wm2, sulci2 = deep_sulci(gm, wm, sulci, depth, band, vent_dist, np.random.default_rng(0))
+    np.testing.assert_array_equal(sulci2, sulci)
+    np.testing.assert_array_equal(wm2, wm)
+
+
 def test_template_cortex_is_a_thin_ribbon_with_a_medial_pia() -> None:
     tpl = mni_template(1.0)
     # adult brains: GM is ~55 % of GM + WM, less in MS; the average smeared it to 60 %,
-    # folding made 64 %, the 2.5 mm cortex 51 %, the 2.0 mm cortex of round 24 48 %
+    # folding made 64 %, the 2.5 mm cortex 51 %, the 2.0 mm cortex of round 24 48 %, round
+    # 28's deeper sulci 56 %
     gm_share = float(tpl.gm.sum() / (tpl.gm.sum() + tpl.wm.sum()))
     assert 0.45 < gm_share < 0.6
+    # the sulci reach into the WM, lined with cortex: 8-11 mm below the surface GM holds 48 %
+    # of the band (36 % before round 28, the average's WM a broad mass under a shallow cortex)
+    shell = (tpl.surface_mm >= 8) & (tpl.surface_mm < 11)
+    assert (tpl.gm[shell] > 0.5).mean() > 0.43
     # the interhemispheric fissure is pia above the corpus callosum, not inside the thalamus
     infra = _infratentorial_region(tpl.shape, tpl.affine)
     hull = (tpl.gm + tpl.wm + tpl.csf) > 0.3

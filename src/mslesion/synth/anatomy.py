@@ -22,6 +22,7 @@ from mslesion.synth.folding import (
     cerebellar_folia,
     cerebellum_region,
     cortical_band,
+    deep_sulci,
     extra_sulci,
     fissure_weight_yz,
     medial_cortex,
@@ -345,13 +346,18 @@ def _build_template_1mm() -> Template:
     band = cortical_band(pial_depth, cerebellum, MNI_AFFINE_1MM)
     sulci = extra_sulci(wm_sharp, sulci, pial_depth, band, MNI_AFFINE_1MM, rng)
     gm_sharp, wm_sharp, sulci = thin_cortex(gm_sharp, wm_sharp, sulci, outer, band)
+    deep_rng = np.random.default_rng([FOLDING_SEED, 1])  # (the folia keep their own draws)
+    shallow = sulci > 0.5  # (a sulcus' deep continuation is closed: no pia for the atrophy)
+    gm_sharp, wm_sharp, sulci = deep_sulci(
+        gm_sharp, wm_sharp, sulci, pial_depth, band, vent_dist, deep_rng
+    )
     gm_sharp, wm_sharp, sulci = cerebellar_folia(
         gm_sharp, wm_sharp, sulci, cerebellum, MNI_AFFINE_1MM, rng
     )
     # where each case's atrophy moves the cortical pia in: the final sulcal lines count as pia
     # (the 20 mm cap is far beyond any atrophy depth; the cerebellum and brainstem keep theirs)
     pial_mm = np.minimum(
-        ndimage.distance_transform_edt(~((outer & ~falx) | (sulci > 0.5))),
+        ndimage.distance_transform_edt(~((outer & ~falx) | shallow)),
         ndimage.distance_transform_edt(~falx) + FALX_PIA_MM,
     )
     pial_mm = np.where(band > 0, np.minimum(pial_mm, 20.0), 20.0).astype(np.float32)
@@ -444,7 +450,7 @@ def _resample_to(tpl: Template, voxel_size_mm: float) -> Template:
 # count as ventricles (not the fissures); 9: thin extra sulci
 # that spare the gyral WM, cortex thinned to 3 mm from the pia, the interhemispheric fissure as
 # pia; 8: leaning extra sulci, WM sharpened vs its local peak
-_CACHE_VERSION = 21
+_CACHE_VERSION = 22
 _FIELDS = (
     "gm",
     "wm",

@@ -13,6 +13,7 @@ and deforms the whole anatomy, so cases still differ."""
 
 from __future__ import annotations
 
+import cc3d
 import numpy as np
 from scipy import ndimage
 
@@ -27,6 +28,24 @@ SULCUS_FIELD_SIGMA_MM = 3.0
 #: Std of the random lean of a new sulcus per mm of depth (0.3: ~17 degrees, so a 12 mm deep
 #: sulcus curves ~3.5 mm sideways); a straight extrusion along the normal looked like spokes.
 SULCUS_BEND = 0.3
+#: Depth range (mm below the pia) the extra sulci of :func:`extra_sulci` reach.
+EXTRA_SULCUS_DEPTH_MM = (5.0, 16.0)
+#: How far (mm) :func:`deep_sulci` continues a sulcus into the WM: a random length in this
+#: range, varying over ~6 mm along the cortex. (2-7 mm first: GM 61 % of GM + WM; 56 % now.)
+DEEP_SULCUS_EXTENSION_MM = (1.5, 5.5)
+#: The depth below the pia (mm) a continued sulcus never passes, and how close (mm) to the
+#: lateral ventricles it never comes (the corpus callosum and periventricular WM stay whole).
+DEEP_SULCUS_MAX_DEPTH_MM, DEEP_SULCUS_VENTRICLE_MM = 20.0, 14.0
+#: Cortical thickness (mm, +1 mm ramp) along a continued sulcus: real cortex is thinnest in
+#: the fundi, ~2/3 of a crown's thickness. (``PIAL_CORTEX_MM`` at first: 4 mm from any dark
+#: voxel the 2D cases' cortex read 1.11 x NAWM, now 1.09, the real 2D scans' 1.05.)
+DEEP_SULCUS_CORTEX_MM = 1.5
+#: Fewest voxels of a fundus piece that :func:`deep_sulci` continues.
+DEEP_SULCUS_MIN_FUNDUS = 20
+#: Strength of the line a continued sulcus draws (the template's own lines reach 1). Drawn
+#: fainter (0.35, 0.49), the deep sulci stayed closed, a GM band with no dark line in it, and
+#: 4 mm from any dark voxel the benchmark's cortex read 1.08 x NAWM against the real 1.04.
+DEEP_SULCUS_LINE = 1.0
 
 
 def _unit_field(shape: tuple[int, ...], sigma_vox: float, rng: np.random.Generator) -> np.ndarray:
@@ -37,11 +56,15 @@ def _unit_field(shape: tuple[int, ...], sigma_vox: float, rng: np.random.Generat
 
 
 def _sheet_distance(
-    shape: tuple[int, ...], surface_pts: np.ndarray, rng: np.random.Generator
+    shape: tuple[int, ...],
+    surface_pts: np.ndarray,
+    rng: np.random.Generator,
+    depth_range_mm: tuple[float, float],
 ) -> tuple[np.ndarray, np.ndarray]:
     """For points on the pial surface ((3, N) voxel coordinates): the distance (mm, along the
-    surface) to the zero set of a new random sulcus field, and the depth (mm, 5-16) the sulcus
-    there reaches. Each call draws its own fields (two, of ``shape``)."""
+    surface) to the zero set of a new random sulcus field, and the depth (mm, within
+    ``depth_range_mm``) the sulcus there reaches. Each call draws its own fields (two, of
+    ``shape``)."""
     g = _unit_field(shape, SULCUS_FIELD_SIGMA_MM, rng)
     # distance to the zero set ~ |g| / |grad g| along the surface (2 of 3 gradient axes); the
     # local gradient, floored at a third of its RMS, keeps the sheets ~1 mm thin even where the
@@ -52,7 +75,49 @@ def _sheet_distance(
     local = np.maximum(local * np.float32(np.sqrt(2.0 / 3.0)), grad_rms / 3.0)
     sheet_mm = np.abs(ndimage.map_coordinates(g, surface_pts, order=1)) / local
     depth_field = ndimage.map_coordinates(_unit_field(shape, 6.0, rng), surface_pts, order=1)
-    return sheet_mm, 5.0 + 11.0 / (1.0 + np.exp(-1.5 * depth_field))
+    lo, hi = depth_range_mm
+    return sheet_mm, lo + (hi - lo) / (1.0 + np.exp(-1.5 * depth_field))
+
+
+def _surface_sheets(
+    pial_depth_mm: np.ndarray,
+    band_weight: np.ndarray,
+    affine: np.ndarray,
+    rng: np.random.Generator,
+    depth_range_mm: tuple[float, float],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Random sulcal sheets read through the cortical band: (sheet_mm, floor_mm, region), each
+    float32 (X, Y, Z). ``sheet_mm``: distance (mm, along the surface) from each band voxel's
+    leaned projection onto the pial surface to the nearest sheet (99 outside the band);
+    ``floor_mm``: the depth below the pia that sheet reaches there; ``region``: the band weight
+    where the depth is > 0."""
+    depth = pial_depth_mm
+    region = band_weight * (depth > 0)
+    band = region > 0
+    # each band voxel's projection onto the outer surface, along the smoothed depth gradient
+    # (continuous, unlike the nearest surface voxel, whose Voronoi cells draw blocky sheets)
+    grads = np.gradient(ndimage.gaussian_filter(depth, 1.0))
+    pts = np.stack(np.nonzero(band)).astype(np.float32)
+    normal = np.stack([gr[band] for gr in grads])
+    normal /= np.maximum(np.sqrt((normal * normal).sum(0)), 1e-3)
+    surface_pts = pts - normal * depth[band]
+    # real sulci curve and lean as they go in; straight extrusions read as spokes in a slice:
+    # tilt each sheet by a smooth random angle (about tan^-1 BEND, varying over ~8 mm)
+    bend = np.stack([_unit_field(pial_depth_mm.shape, 8.0, rng)[band] for _ in range(3)])
+    surface_pts += bend * np.float32(SULCUS_BEND) * depth[band]
+    # one field per hemisphere: the medial cortices of both project onto the same fissure, and
+    # one shared field drew mirror-image sulci that met across the midline as crosses
+    right = (affine[0, 0] * pts[0] + affine[0, 3]) > 0
+    sheet_mm = np.full(pial_depth_mm.shape, 99.0, np.float32)
+    floor = np.zeros(pial_depth_mm.shape, np.float32)  # depth (mm) the sulcus reaches
+    band_idx = np.flatnonzero(band)
+    for side in (~right, right):
+        sheet, reach = _sheet_distance(
+            pial_depth_mm.shape, surface_pts[:, side], rng, depth_range_mm
+        )
+        sheet_mm.flat[band_idx[side]] = sheet
+        floor.flat[band_idx[side]] = reach
+    return sheet_mm, floor, region.astype(np.float32)
 
 
 def extra_sulci(
@@ -74,35 +139,125 @@ def extra_sulci(
     :func:`thin_cortex` then gives each new gyrus its WM core.
     """
     depth = pial_depth_mm
-    region = band_weight * (depth > 0)
-    band = region > 0
-    # each band voxel's projection onto the outer surface, along the smoothed depth gradient
-    # (continuous, unlike the nearest surface voxel, whose Voronoi cells draw blocky sheets)
-    grads = np.gradient(ndimage.gaussian_filter(depth, 1.0))
-    pts = np.stack(np.nonzero(band)).astype(np.float32)
-    normal = np.stack([gr[band] for gr in grads])
-    normal /= np.maximum(np.sqrt((normal * normal).sum(0)), 1e-3)
-    surface_pts = pts - normal * depth[band]
-    # real sulci curve and lean as they go in; straight extrusions read as spokes in a slice:
-    # tilt each sheet by a smooth random angle (about tan^-1 BEND, varying over ~8 mm)
-    bend = np.stack([_unit_field(wm.shape, 8.0, rng)[band] for _ in range(3)])
-    surface_pts += bend * np.float32(SULCUS_BEND) * depth[band]
-    # one field per hemisphere: the medial cortices of both project onto the same fissure, and
-    # one shared field drew mirror-image sulci that met across the midline as crosses
-    right = (affine[0, 0] * pts[0] + affine[0, 3]) > 0
-    sheet_mm = np.full(wm.shape, 99.0, np.float32)
-    floor = np.zeros(wm.shape, np.float32)  # depth reached by the sulcus: 5-16 mm
-    band_idx = np.flatnonzero(band)
-    for side in (~right, right):
-        sheet, reach = _sheet_distance(wm.shape, surface_pts[:, side], rng)
-        sheet_mm.flat[band_idx[side]] = sheet
-        floor.flat[band_idx[side]] = reach
+    sheet_mm, floor, region = _surface_sheets(
+        depth, band_weight, affine, rng, EXTRA_SULCUS_DEPTH_MM
+    )
     # a new sulcus splits the thick GM the average left, never a gyrus' WM core (cutting those
     # left the template's WM fingers as stubs): nothing within 1 mm of WM, full weight from 2.5 mm
     in_thick_gm = np.clip((ndimage.distance_transform_edt(wm < 0.5) - 1.0) / 1.5, 0.0, 1.0)
     line = np.clip((0.9 - sheet_mm) / 0.6, 0.0, 1.0) * np.clip((floor - depth) / 2.0, 0.0, 1.0)
     line *= region * in_thick_gm
     return np.maximum(sulci, line).astype(np.float32)
+
+
+def _sheet_normals(smooth: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """Unit normals (3, N) of the sheets of a smoothed line map (X, Y, Z) at integer voxels
+    ``pts`` (3, N): the Hessian's eigenvector of the most negative eigenvalue (across a bright
+    sheet the map curves down most), from central differences one voxel apart."""
+    upper = np.array(smooth.shape)[:, None] - 1
+
+    def at(offset: tuple[int, int, int]) -> np.ndarray:
+        shifted = np.clip(pts + np.array(offset)[:, None], 0, upper)
+        return smooth[tuple(shifted)]
+
+    hessian = np.zeros((pts.shape[1], 3, 3), np.float32)
+    centre = at((0, 0, 0))
+    for i in range(3):
+        e_i = tuple(int(k == i) for k in range(3))
+        minus_i = tuple(-k for k in e_i)
+        hessian[:, i, i] = at(e_i) - 2 * centre + at(minus_i)
+        for j in range(i + 1, 3):
+            e_j = tuple(int(k == j) for k in range(3))
+            pp = tuple(a + b for a, b in zip(e_i, e_j, strict=True))
+            pm = tuple(a - b for a, b in zip(e_i, e_j, strict=True))
+            cross = (at(pp) - at(pm) - at(tuple(-k for k in pm)) + at(tuple(-k for k in pp))) / 4
+            hessian[:, i, j] = hessian[:, j, i] = cross
+    _, vectors = np.linalg.eigh(hessian)  # eigenvalues ascending: column 0 the most negative
+    return vectors[:, :, 0].T
+
+
+def deep_sulci(
+    gm: np.ndarray,
+    wm: np.ndarray,
+    sulci: np.ndarray,
+    pial_depth_mm: np.ndarray,
+    band_weight: np.ndarray,
+    vent_dist_mm: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every sulcus continued into the WM, lined with cortex: (gm, wm, sulci) float32 (X, Y, Z).
+
+    The average kept its WM as a broad mass a few mm under a shallow cortex: its sulci (and the
+    extra ones, which stop at the WM) ended 5-10 mm below the surface, so the synthetic gyri
+    were lumps with short dark dashes between them, where a real scan shows long WM fingers,
+    each a thin core between two bright cortical ribbons, reaching 15-20 mm in. Here each
+    sulcal line's fundus (where a line running inward stops) is extruded inward, along the
+    smoothed gradient of the depth below the pia (``pial_depth_mm``), by a random length that
+    varies over ~6 mm along the cortex (``DEEP_SULCUS_EXTENSION_MM``), never deeper than
+    ``DEEP_SULCUS_MAX_DEPTH_MM``, nor within ``DEEP_SULCUS_VENTRICLE_MM`` of the ventricles
+    (``vent_dist_mm``: the corpus callosum and the periventricular WM are never cut), nor out of
+    the cortical band (``band_weight``). The WM within ``DEEP_SULCUS_CORTEX_MM`` (+1 mm ramp)
+    of an extension becomes GM (GM + WM conserved), a thinner ribbon than :func:`thin_cortex`
+    leaves along every other pia (run it first). The continuation is drawn into ``sulci`` at
+    ``DEEP_SULCUS_LINE``, so each case opens it like any sulcus, less with depth; the template
+    keeps it out of the pia that each case's atrophy moves in (deep down a sulcus is closed).
+    Hand-written: no library extrudes a sulcal sheet.
+    """
+    shape = gm.shape
+    lo, hi = DEEP_SULCUS_EXTENSION_MM
+    length = lo + (hi - lo) / (1.0 + np.exp(-1.5 * _unit_field(shape, 6.0, rng)))
+    inward = np.gradient(ndimage.gaussian_filter(pial_depth_mm, 3.0))
+
+    def unit_inward(at: np.ndarray) -> np.ndarray:
+        direction = np.stack([ndimage.map_coordinates(g, at, order=1) for g in inward])
+        return direction / np.maximum(np.sqrt((direction * direction).sum(0)), 1e-3)
+
+    # the fundus: where a sheet running inward stops: a line voxel with no line 1.5 mm further
+    # in, on a sheet that contains the inward direction (its normal, the Hessian's most
+    # negative axis, at > 60 degrees from it; the inner face of a sheet lying along the surface
+    # would otherwise be swept inward into a slab)
+    pts = np.stack(np.nonzero((sulci > 0.5) & (band_weight > 0.5)))
+    inward_at = unit_inward(pts.astype(np.float32))
+    sheet = _sheet_normals(ndimage.gaussian_filter(sulci, 1.0), pts)
+    radial = np.abs((sheet * inward_at).sum(0))
+    # "further in" along the sheet itself: the inward direction less its part across the sheet
+    along = inward_at - (sheet * inward_at).sum(0) * sheet
+    along /= np.maximum(np.sqrt((along * along).sum(0)), 1e-3)
+    ahead = ndimage.map_coordinates(sulci, pts + 1.5 * along, order=1)
+    keep = (ahead < 0.5) & (radial < 0.5)
+    fundus = np.zeros(shape, bool)
+    fundus[tuple(pts[:, keep])] = True
+    # a fundus is a curve along the sulcus; its scattered points (a line's corner, a fragment)
+    # extruded drew cortex tubes that read as grey discs in the WM
+    pieces = cc3d.connected_components(fundus, connectivity=26)
+    sizes = np.bincount(pieces.ravel())
+    fundus &= (sizes >= DEEP_SULCUS_MIN_FUNDUS)[pieces]
+    pts = np.stack(np.nonzero(fundus)).astype(np.float32)
+    reach = ndimage.map_coordinates(length, pts, order=0).astype(np.float32)
+    hits = np.zeros(shape, np.float32)
+    upper = np.array(shape, np.float32)[:, None] - 1.0
+    step, travelled = np.float32(0.5), np.float32(0.0)
+    alive = np.ones(pts.shape[1], bool)
+    while alive.any() and travelled < hi:
+        pts = np.clip(pts + step * unit_inward(pts), 0.0, upper)
+        travelled += step
+        idx = tuple(np.rint(pts).astype(np.int64))
+        alive &= (travelled <= reach) & (band_weight[idx] > 0.5)
+        alive &= vent_dist_mm[idx] > DEEP_SULCUS_VENTRICLE_MM
+        alive &= pial_depth_mm[idx] < DEEP_SULCUS_MAX_DEPTH_MM
+        np.maximum.at(hits, tuple(i[alive] for i in idx), 1.0)
+    sheet = np.clip(ndimage.gaussian_filter(hits, 0.6) * 2.5, 0.0, 1.0) * band_weight
+    if not (sheet > 0.5).any():  # (the distance transform of an empty set is not "far")
+        return gm, wm, sulci
+    near_mm = ndimage.distance_transform_edt(sheet < 0.5)
+    line = sheet * np.float32(DEEP_SULCUS_LINE)
+    lining = np.clip(DEEP_SULCUS_CORTEX_MM + 1.0 - near_mm, 0.0, 1.0) * band_weight
+    to_gm = wm * lining
+    return (
+        (gm + to_gm).astype(np.float32),
+        (wm - to_gm).astype(np.float32),
+        np.maximum(sulci, line).astype(np.float32),
+    )
 
 
 def cerebellum_region(shape: tuple[int, int, int], affine: np.ndarray) -> np.ndarray:

@@ -138,8 +138,10 @@ def _fissure_weight(voxel_size_mm: float) -> tuple[float, np.ndarray]:
 #: x WM; the same draws); 28: round 26 (2D cases' deep grey nuclei dimmed less, their noise
 #: level drawn within 1.4x of its median instead of 2x; the same draws); 29: round 27 (the
 #: medial cortex above the corpus callosum opens its sulci and atrophies less; the same draws,
-#: lesions placed anew where the atrophy changed the allowed region).
-GENERATOR_VERSION = 29
+#: lesions placed anew where the atrophy changed the allowed region); 30: round 28 (every
+#: sulcus continued 1.5-5.5 mm into the WM with its cortex, template cache 22; sulci opened
+#: 0.3-0.65 instead of 0.4-0.75; the same draws, lesions placed anew in the new WM).
+GENERATOR_VERSION = 30
 
 
 def _finalize(
