@@ -19,8 +19,6 @@ from mslesion.preprocess.templates import MNI_SHAPE as MNI_SHAPE_1MM
 from mslesion.preprocess.templates import default_cache_dir, template_on_grid
 from mslesion.synth.folding import (
     FOLDING_SEED,
-    cerebellar_folia,
-    cerebellum_region,
     cortical_band,
     deep_sulci,
     extra_sulci,
@@ -30,6 +28,7 @@ from mslesion.synth.folding import (
     non_cortical_grey,
     thin_cortex,
 )
+from mslesion.synth.folia import cerebellar_folia, cerebellum_region
 from mslesion.synth.normal import (
     add_septum,
     bright_anatomy,
