@@ -13,6 +13,8 @@ still differ."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cc3d
 import numpy as np
 from scipy import ndimage
@@ -155,25 +157,48 @@ def _sheet_normals(smooth: np.ndarray, pts: np.ndarray) -> np.ndarray:
     ``pts`` (3, N): the Hessian's eigenvector of the most negative eigenvalue (across a bright
     sheet the map curves down most), from central differences one voxel apart."""
     upper = np.array(smooth.shape)[:, None] - 1
+    unit = np.eye(3, dtype=np.int64)
 
-    def at(offset: tuple[int, int, int]) -> np.ndarray:
-        shifted = np.clip(pts + np.array(offset)[:, None], 0, upper)
-        return smooth[tuple(shifted)]
+    def at(offset: np.ndarray) -> np.ndarray:
+        return smooth[tuple(np.clip(pts + offset[:, None], 0, upper))]
 
     hessian = np.zeros((pts.shape[1], 3, 3), np.float32)
-    centre = at((0, 0, 0))
+    centre = at(np.zeros(3, np.int64))
     for i in range(3):
-        e_i = tuple(int(k == i) for k in range(3))
-        minus_i = tuple(-k for k in e_i)
-        hessian[:, i, i] = at(e_i) - 2 * centre + at(minus_i)
+        hessian[:, i, i] = at(unit[i]) - 2 * centre + at(-unit[i])
         for j in range(i + 1, 3):
-            e_j = tuple(int(k == j) for k in range(3))
-            pp = tuple(a + b for a, b in zip(e_i, e_j, strict=True))
-            pm = tuple(a - b for a, b in zip(e_i, e_j, strict=True))
-            cross = (at(pp) - at(pm) - at(tuple(-k for k in pm)) + at(tuple(-k for k in pp))) / 4
+            plus, minus = unit[i] + unit[j], unit[i] - unit[j]
+            cross = (at(plus) - at(minus) - at(-minus) + at(-plus)) / 4
             hessian[:, i, j] = hessian[:, j, i] = cross
     _, vectors = np.linalg.eigh(hessian)  # eigenvalues ascending: column 0 the most negative
     return vectors[:, :, 0].T
+
+
+def _fundus_points(
+    sulci: np.ndarray, band_weight: np.ndarray, inward: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """Voxel coordinates (3, N) float32 where a sulcal sheet running inward stops: a line voxel
+    (``sulci`` > 0.5, in the band) with no line 1.5 mm further in along its own sheet, on a
+    sheet that contains the inward direction (``inward``: unit vectors (3, N) at points
+    (3, N)), in pieces of at least ``DEEP_SULCUS_MIN_FUNDUS`` voxels."""
+    pts = np.stack(np.nonzero((sulci > 0.5) & (band_weight > 0.5)))
+    inward_at = inward(pts.astype(np.float32))
+    sheet = _sheet_normals(ndimage.gaussian_filter(sulci, 1.0), pts)
+    across = (sheet * inward_at).sum(0)
+    # "further in" along the sheet itself: the inward direction less its part across the sheet
+    along = inward_at - across * sheet
+    along /= np.maximum(np.sqrt((along * along).sum(0)), 1e-3)
+    ahead = ndimage.map_coordinates(sulci, pts + 1.5 * along, order=1)
+    # the sheet's normal at > 60 degrees from the inward direction: the inner face of a sheet
+    # lying along the surface would otherwise be swept inward into a slab
+    keep = (ahead < 0.5) & (np.abs(across) < 0.5)
+    fundus = np.zeros(sulci.shape, bool)
+    fundus[tuple(pts[:, keep])] = True
+    # a fundus is a curve along the sulcus; its scattered points (a line's corner, a fragment)
+    # extruded drew cortex tubes that read as grey discs in the WM
+    pieces = cc3d.connected_components(fundus, connectivity=26)
+    fundus &= (np.bincount(pieces.ravel()) >= DEEP_SULCUS_MIN_FUNDUS)[pieces]
+    return np.stack(np.nonzero(fundus)).astype(np.float32)
 
 
 def deep_sulci(
@@ -191,9 +216,9 @@ def deep_sulci(
     extra ones, which stop at the WM) ended 5-10 mm below the surface, so the synthetic gyri
     were lumps with short dark dashes between them, where a real scan shows long WM fingers,
     each a thin core between two bright cortical ribbons, reaching 15-20 mm in. Here each
-    sulcal line's fundus (where a line running inward stops) is extruded inward, along the
-    smoothed gradient of the depth below the pia (``pial_depth_mm``), by a random length that
-    varies over ~6 mm along the cortex (``DEEP_SULCUS_EXTENSION_MM``), never deeper than
+    sulcal line's fundus (:func:`_fundus_points`) is extruded inward, along the smoothed
+    gradient of the depth below the pia (``pial_depth_mm``), by a random length that varies
+    over ~6 mm along the cortex (``DEEP_SULCUS_EXTENSION_MM``), never deeper than
     ``DEEP_SULCUS_MAX_DEPTH_MM``, nor within ``DEEP_SULCUS_VENTRICLE_MM`` of the ventricles
     (``vent_dist_mm``: the corpus callosum and the periventricular WM are never cut), nor out of
     the cortical band (``band_weight``). The WM within ``DEEP_SULCUS_CORTEX_MM`` (+1 mm ramp)
@@ -206,57 +231,38 @@ def deep_sulci(
     shape = gm.shape
     lo, hi = DEEP_SULCUS_EXTENSION_MM
     length = lo + (hi - lo) / (1.0 + np.exp(-1.5 * unit_field(shape, 6.0, rng)))
-    inward = np.gradient(ndimage.gaussian_filter(pial_depth_mm, 3.0))
+    gradient = np.gradient(ndimage.gaussian_filter(pial_depth_mm, 3.0))
 
-    def unit_inward(at: np.ndarray) -> np.ndarray:
-        direction = np.stack([ndimage.map_coordinates(g, at, order=1) for g in inward])
+    def inward(at: np.ndarray) -> np.ndarray:
+        direction = np.stack([ndimage.map_coordinates(g, at, order=1) for g in gradient])
         return direction / np.maximum(np.sqrt((direction * direction).sum(0)), 1e-3)
 
-    # the fundus: where a sheet running inward stops: a line voxel with no line 1.5 mm further
-    # in, on a sheet that contains the inward direction (its normal, the Hessian's most
-    # negative axis, at > 60 degrees from it; the inner face of a sheet lying along the surface
-    # would otherwise be swept inward into a slab)
-    pts = np.stack(np.nonzero((sulci > 0.5) & (band_weight > 0.5)))
-    inward_at = unit_inward(pts.astype(np.float32))
-    sheet = _sheet_normals(ndimage.gaussian_filter(sulci, 1.0), pts)
-    radial = np.abs((sheet * inward_at).sum(0))
-    # "further in" along the sheet itself: the inward direction less its part across the sheet
-    along = inward_at - (sheet * inward_at).sum(0) * sheet
-    along /= np.maximum(np.sqrt((along * along).sum(0)), 1e-3)
-    ahead = ndimage.map_coordinates(sulci, pts + 1.5 * along, order=1)
-    keep = (ahead < 0.5) & (radial < 0.5)
-    fundus = np.zeros(shape, bool)
-    fundus[tuple(pts[:, keep])] = True
-    # a fundus is a curve along the sulcus; its scattered points (a line's corner, a fragment)
-    # extruded drew cortex tubes that read as grey discs in the WM
-    pieces = cc3d.connected_components(fundus, connectivity=26)
-    sizes = np.bincount(pieces.ravel())
-    fundus &= (sizes >= DEEP_SULCUS_MIN_FUNDUS)[pieces]
-    pts = np.stack(np.nonzero(fundus)).astype(np.float32)
+    pts = _fundus_points(sulci, band_weight, inward)
     reach = ndimage.map_coordinates(length, pts, order=0).astype(np.float32)
+    # march every fundus point inward in 0.5 mm steps; a point stops for good where it has gone
+    # its length or left the band, the ventricles' margin or the depth cap
     hits = np.zeros(shape, np.float32)
     upper = np.array(shape, np.float32)[:, None] - 1.0
     step, travelled = np.float32(0.5), np.float32(0.0)
     alive = np.ones(pts.shape[1], bool)
     while alive.any() and travelled < hi:
-        pts = np.clip(pts + step * unit_inward(pts), 0.0, upper)
+        pts = np.clip(pts + step * inward(pts), 0.0, upper)
         travelled += step
         idx = tuple(np.rint(pts).astype(np.int64))
         alive &= (travelled <= reach) & (band_weight[idx] > 0.5)
         alive &= vent_dist_mm[idx] > DEEP_SULCUS_VENTRICLE_MM
         alive &= pial_depth_mm[idx] < DEEP_SULCUS_MAX_DEPTH_MM
-        np.maximum.at(hits, tuple(i[alive] for i in idx), 1.0)
+        hits[tuple(i[alive] for i in idx)] = 1.0
     sheet = np.clip(ndimage.gaussian_filter(hits, 0.6) * 2.5, 0.0, 1.0) * band_weight
     if not (sheet > 0.5).any():  # (the distance transform of an empty set is not "far")
         return gm, wm, sulci
     near_mm = ndimage.distance_transform_edt(sheet < 0.5)
-    line = sheet * np.float32(DEEP_SULCUS_LINE)
     lining = np.clip(DEEP_SULCUS_CORTEX_MM + 1.0 - near_mm, 0.0, 1.0) * band_weight
     to_gm = wm * lining
     return (
         (gm + to_gm).astype(np.float32),
         (wm - to_gm).astype(np.float32),
-        np.maximum(sulci, line).astype(np.float32),
+        np.maximum(sulci, sheet * np.float32(DEEP_SULCUS_LINE)).astype(np.float32),
     )
 
 
