@@ -169,13 +169,14 @@ def nawm_scales(img: np.ndarray, nawm: np.ndarray) -> dict[str, float]:
 
     ``img`` in units of NAWM, (X, Y, Z) on the MNI 1 mm grid; ``nawm``: the NAWM mask (lesions
     left out with a margin). In the deep NAWM (``nawm`` eroded 2 more voxels), smoothed by a
-    normalised convolution (NAWM voxels only): ``wm_band_2_6`` / ``wm_band_6_15``, the robust
-    spread (1.4826 x MAD) of what lies between Gaussian scales of 2.5 and 6 mm / 6 and 15 mm
-    (mottling the eye sees as blotches); ``wm_front_back``, its median at MNI y +30..+60 mm
-    over that at y -80..-50 mm, above z = 0 (the real 2D scans' frontal WM is much darker).
+    normalised convolution (NAWM voxels only): ``wm_band_1_2`` / ``wm_band_2_6`` /
+    ``wm_band_6_15``, the robust spread (1.4826 x MAD) of what lies between Gaussian scales of
+    1 and 2.5 mm / 2.5 and 6 mm / 6 and 15 mm (a grain, and mottling the eye sees as
+    blotches); ``wm_front_back``, its median at MNI y +30..+60 mm over that at y -80..-50 mm,
+    above z = 0 (the real 2D scans' frontal WM is much darker).
     """
     deep = ndimage.binary_erosion(nawm, iterations=2)
-    smooth = {sigma: masked_gaussian(img, deep, sigma)[0] for sigma in (2.5, 6.0, 15.0)}
+    smooth = {sigma: masked_gaussian(img, deep, sigma)[0] for sigma in (1.0, 2.5, 6.0, 15.0)}
 
     y = MNI_AFFINE_1MM[1, 1] * np.arange(img.shape[1]) + MNI_AFFINE_1MM[1, 3]
     z = MNI_AFFINE_1MM[2, 2] * np.arange(img.shape[2]) + MNI_AFFINE_1MM[2, 3]
@@ -183,6 +184,7 @@ def nawm_scales(img: np.ndarray, nawm: np.ndarray) -> dict[str, float]:
     front = upper & ((y >= 30) & (y < 60))[None, :, None]
     back = upper & ((y >= -80) & (y < -50))[None, :, None]
     return {
+        "wm_band_1_2": robust_spread((smooth[1.0] - smooth[2.5])[deep]),
         "wm_band_2_6": robust_spread((smooth[2.5] - smooth[6.0])[deep]),
         "wm_band_6_15": robust_spread((smooth[6.0] - smooth[15.0])[deep]),
         "wm_front_back": float(np.median(img[front]) / np.median(img[back])),
@@ -330,6 +332,7 @@ SPLIT_BY_ACQUISITION = (
     "les_nawm_mid",
     "les_nawm_large",
     "wm_front_back",
+    "wm_band_1_2",
     "noise_mad",
     "edge_p90",
     "dark_8mm",

@@ -1,0 +1,39 @@
+"""The NAWM rows of the realism benchmark (``benchmarks/synth_realism.py``)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+# the benchmark scripts are not a package: import the module from its folder
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+import synth_realism  # noqa: E402
+
+
+def _nawm(sigma_vox: float, amplitude: float, seed: int = 0) -> np.ndarray:
+    """A flat NAWM (1.0) on a 48x48x48 grid plus Gaussian-smoothed noise of that scale, with
+    a robust spread of ``amplitude``."""
+    field = ndimage.gaussian_filter(
+        np.random.default_rng(seed).standard_normal((48, 48, 48)), sigma_vox
+    )
+    return (1.0 + amplitude * field / field.std()).astype(np.float32)
+
+
+# (the front / back row reads MNI y ranges this small grid does not reach: empty medians)
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_nawm_bands_tell_a_fine_grain_from_large_blotches() -> None:
+    inside = np.zeros((48, 48, 48), bool)
+    inside[4:-4, 4:-4, 4:-4] = True
+    grain = synth_realism.nawm_scales(_nawm(0.8, 0.05), inside)
+    blotch = synth_realism.nawm_scales(_nawm(6.0, 0.05), inside)
+    flat = synth_realism.nawm_scales(np.ones((48, 48, 48), np.float32), inside)
+    # a ~1-2 mm grain shows between the 1 and 2.5 mm scales, not between 6 and 15 mm...
+    assert grain["wm_band_1_2"] > 3 * blotch["wm_band_1_2"]
+    assert grain["wm_band_1_2"] > 3 * grain["wm_band_6_15"]
+    # ...blotches ~6 mm across the other way round
+    assert blotch["wm_band_6_15"] > 2 * blotch["wm_band_1_2"]
+    assert flat["wm_band_1_2"] == flat["wm_band_2_6"] == flat["wm_band_6_15"] == 0.0
