@@ -15,8 +15,8 @@ import synth_realism  # noqa: E402
 
 
 def _nawm(sigma_vox: float, amplitude: float, seed: int = 0) -> np.ndarray:
-    """A flat NAWM (1.0) on a 48x48x48 grid plus Gaussian-smoothed noise of that scale, with
-    a robust spread of ``amplitude``."""
+    """A flat NAWM (1.0) on a 48x48x48 grid plus Gaussian-smoothed noise of that scale
+    (``sigma_vox``), with a std of ``amplitude``."""
     field = ndimage.gaussian_filter(
         np.random.default_rng(seed).standard_normal((48, 48, 48)), sigma_vox
     )

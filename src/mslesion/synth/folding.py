@@ -58,15 +58,12 @@ def unit_field(shape: tuple[int, ...], sigma_vox: float, rng: np.random.Generato
 
 
 def _sheet_distance(
-    shape: tuple[int, ...],
-    surface_pts: np.ndarray,
-    rng: np.random.Generator,
-    depth_range_mm: tuple[float, float],
+    shape: tuple[int, ...], surface_pts: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """For points on the pial surface ((3, N) voxel coordinates): the distance (mm, along the
     surface) to the zero set of a new random sulcus field, and the depth (mm, within
-    ``depth_range_mm``) the sulcus there reaches. Each call draws its own fields (two, of
-    ``shape``)."""
+    ``EXTRA_SULCUS_DEPTH_MM``) the sulcus there reaches. Each call draws its own fields (two,
+    of ``shape``)."""
     g = unit_field(shape, SULCUS_FIELD_SIGMA_MM, rng)
     # distance to the zero set ~ |g| / |grad g| along the surface (2 of 3 gradient axes); the
     # local gradient, floored at a third of its RMS, keeps the sheets ~1 mm thin even where the
@@ -77,49 +74,8 @@ def _sheet_distance(
     local = np.maximum(local * np.float32(np.sqrt(2.0 / 3.0)), grad_rms / 3.0)
     sheet_mm = np.abs(ndimage.map_coordinates(g, surface_pts, order=1)) / local
     depth_field = ndimage.map_coordinates(unit_field(shape, 6.0, rng), surface_pts, order=1)
-    lo, hi = depth_range_mm
+    lo, hi = EXTRA_SULCUS_DEPTH_MM
     return sheet_mm, lo + (hi - lo) / (1.0 + np.exp(-1.5 * depth_field))
-
-
-def _surface_sheets(
-    pial_depth_mm: np.ndarray,
-    band_weight: np.ndarray,
-    affine: np.ndarray,
-    rng: np.random.Generator,
-    depth_range_mm: tuple[float, float],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Random sulcal sheets read through the cortical band: (sheet_mm, floor_mm, region), each
-    float32 (X, Y, Z). ``sheet_mm``: distance (mm, along the surface) from each band voxel's
-    leaned projection onto the pial surface to the nearest sheet (99 outside the band);
-    ``floor_mm``: the depth below the pia that sheet reaches there; ``region``: the band weight
-    where the depth is > 0."""
-    depth = pial_depth_mm
-    region = band_weight * (depth > 0)
-    band = region > 0
-    # each band voxel's projection onto the outer surface, along the smoothed depth gradient
-    # (continuous, unlike the nearest surface voxel, whose Voronoi cells draw blocky sheets)
-    grads = np.gradient(ndimage.gaussian_filter(depth, 1.0))
-    pts = np.stack(np.nonzero(band)).astype(np.float32)
-    normal = np.stack([gr[band] for gr in grads])
-    normal /= np.maximum(np.sqrt((normal * normal).sum(0)), 1e-3)
-    surface_pts = pts - normal * depth[band]
-    # real sulci curve and lean as they go in; straight extrusions read as spokes in a slice:
-    # tilt each sheet by a smooth random angle (about tan^-1 BEND, varying over ~8 mm)
-    bend = np.stack([unit_field(pial_depth_mm.shape, 8.0, rng)[band] for _ in range(3)])
-    surface_pts += bend * np.float32(SULCUS_BEND) * depth[band]
-    # one field per hemisphere: the medial cortices of both project onto the same fissure, and
-    # one shared field drew mirror-image sulci that met across the midline as crosses
-    right = (affine[0, 0] * pts[0] + affine[0, 3]) > 0
-    sheet_mm = np.full(pial_depth_mm.shape, 99.0, np.float32)
-    floor = np.zeros(pial_depth_mm.shape, np.float32)  # depth (mm) the sulcus reaches
-    band_idx = np.flatnonzero(band)
-    for side in (~right, right):
-        sheet, reach = _sheet_distance(
-            pial_depth_mm.shape, surface_pts[:, side], rng, depth_range_mm
-        )
-        sheet_mm.flat[band_idx[side]] = sheet
-        floor.flat[band_idx[side]] = reach
-    return sheet_mm, floor, region.astype(np.float32)
 
 
 def extra_sulci(
@@ -141,9 +97,29 @@ def extra_sulci(
     :func:`thin_cortex` then gives each new gyrus its WM core.
     """
     depth = pial_depth_mm
-    sheet_mm, floor, region = _surface_sheets(
-        depth, band_weight, affine, rng, EXTRA_SULCUS_DEPTH_MM
-    )
+    region = band_weight * (depth > 0)
+    band = region > 0
+    # each band voxel's projection onto the outer surface, along the smoothed depth gradient
+    # (continuous, unlike the nearest surface voxel, whose Voronoi cells draw blocky sheets)
+    grads = np.gradient(ndimage.gaussian_filter(depth, 1.0))
+    pts = np.stack(np.nonzero(band)).astype(np.float32)
+    normal = np.stack([gr[band] for gr in grads])
+    normal /= np.maximum(np.sqrt((normal * normal).sum(0)), 1e-3)
+    surface_pts = pts - normal * depth[band]
+    # real sulci curve and lean as they go in; straight extrusions read as spokes in a slice:
+    # tilt each sheet by a smooth random angle (about tan^-1 BEND, varying over ~8 mm)
+    bend = np.stack([unit_field(wm.shape, 8.0, rng)[band] for _ in range(3)])
+    surface_pts += bend * np.float32(SULCUS_BEND) * depth[band]
+    # one field per hemisphere: the medial cortices of both project onto the same fissure, and
+    # one shared field drew mirror-image sulci that met across the midline as crosses
+    right = (affine[0, 0] * pts[0] + affine[0, 3]) > 0
+    sheet_mm = np.full(wm.shape, 99.0, np.float32)
+    floor = np.zeros(wm.shape, np.float32)  # depth (mm) the sulcus reaches
+    band_idx = np.flatnonzero(band)
+    for side in (~right, right):
+        sheet, reach = _sheet_distance(wm.shape, surface_pts[:, side], rng)
+        sheet_mm.flat[band_idx[side]] = sheet
+        floor.flat[band_idx[side]] = reach
     # a new sulcus splits the thick GM the average left, never a gyrus' WM core (cutting those
     # left the template's WM fingers as stubs): nothing within 1 mm of WM, full weight from 2.5 mm
     in_thick_gm = np.clip((ndimage.distance_transform_edt(wm < 0.5) - 1.0) / 1.5, 0.0, 1.0)
