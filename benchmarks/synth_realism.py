@@ -28,10 +28,10 @@ from mslesion.paths import require_shared_data
 from mslesion.synth import SynthConfig, generate_case
 from mslesion.synth.anatomy import MNI_AFFINE_1MM, mni_template
 from mslesion.synth.deep_grey import NUCLEI_MM, ellipsoid_radius
-from mslesion.synth.fields import masked_gaussian
 from mslesion.synth.normal import axial_holes, mm_grid
 from realism_cortex import cortical_ribbon, medial_box, medial_dark
 from realism_lesions import LargeShape, lesion_stats, pooled_large, pooled_thin
+from realism_texture import nawm_scales, sharpness
 
 
 def load(path: str | Path) -> np.ndarray:
@@ -164,33 +164,6 @@ def sulcal_depth(img: np.ndarray, lesions: np.ndarray) -> dict[str, float]:
     }
 
 
-def nawm_scales(img: np.ndarray, nawm: np.ndarray) -> dict[str, float]:
-    """How blotchy the deep NAWM is, and how much darker its front is than its back.
-
-    ``img`` in units of NAWM, (X, Y, Z) on the MNI 1 mm grid; ``nawm``: the NAWM mask (lesions
-    left out with a margin). In the deep NAWM (``nawm`` eroded 2 more voxels), smoothed by a
-    normalised convolution (NAWM voxels only): ``wm_band_1_2`` / ``wm_band_2_6`` /
-    ``wm_band_6_15``, the robust spread (1.4826 x MAD) of what lies between Gaussian scales of
-    1 and 2.5 mm / 2.5 and 6 mm / 6 and 15 mm (a grain, and mottling the eye sees as
-    blotches); ``wm_front_back``, its median at MNI y +30..+60 mm over that at y -80..-50 mm,
-    above z = 0 (the real 2D scans' frontal WM is much darker).
-    """
-    deep = ndimage.binary_erosion(nawm, iterations=2)
-    smooth = {sigma: masked_gaussian(img, deep, sigma)[0] for sigma in (1.0, 2.5, 6.0, 15.0)}
-
-    y = MNI_AFFINE_1MM[1, 1] * np.arange(img.shape[1]) + MNI_AFFINE_1MM[1, 3]
-    z = MNI_AFFINE_1MM[2, 2] * np.arange(img.shape[2]) + MNI_AFFINE_1MM[2, 3]
-    upper = deep & (z > 0)[None, None, :]
-    front = upper & ((y >= 30) & (y < 60))[None, :, None]
-    back = upper & ((y >= -80) & (y < -50))[None, :, None]
-    return {
-        "wm_band_1_2": robust_spread((smooth[1.0] - smooth[2.5])[deep]),
-        "wm_band_2_6": robust_spread((smooth[2.5] - smooth[6.0])[deep]),
-        "wm_band_6_15": robust_spread((smooth[6.0] - smooth[15.0])[deep]),
-        "wm_front_back": float(np.median(img[front]) / np.median(img[back])),
-    }
-
-
 #: Depths (voxels) of the lesion edge profile: inside the mask (distance to the nearest voxel
 #: outside it) and outside it in the WM (distance to the nearest lesion voxel).
 EDGE_DEPTHS_IN, EDGE_DEPTHS_OUT = (3, 2, 1), (1, 2, 3)
@@ -221,51 +194,6 @@ def edge_profile(img: np.ndarray, lesions: np.ndarray, wm: np.ndarray) -> dict[s
         if shell.any():
             out[f"edge_out{d}"] = float(np.median(img[shell]))
     return out
-
-
-def robust_spread(values: np.ndarray) -> float:
-    """1.4826 x the median absolute deviation: the std of the Gaussian part, outliers aside."""
-    return float(1.4826 * np.median(np.abs(values - np.median(values))))
-
-
-def sharpness(img: np.ndarray, brain: np.ndarray, nawm: np.ndarray) -> dict[str, float]:
-    """How crisp and how noisy a scan looks (``img`` in units of NAWM, (X, Y, Z) at 1 mm).
-
-    ``noise_hf``: std in NAWM of what a 1 mm Gaussian removes (noise and fine grain);
-    ``noise_mad``: its robust spread (1.4826 x median absolute deviation) in the deep NAWM
-    (eroded 3 voxels): the noise itself, which sharp anatomy inflates ``noise_hf`` beyond in
-    the real 3D scans (0.11-0.15 there, half of it edges and vessels);
-    ``noise_corr``: correlation of that residual between neighbouring voxels (0 for white
-    noise; the interpolation of a registration raises it); ``edge_p90``: 90th percentile of
-    the gradient magnitude (per mm) inside the brain (eroded 3 mm): how sharp tissue edges are;
-    ``csf_edge_share``: share of that inner brain within 1 voxel of a CSF-dark voxel (< 0.5 x
-    NAWM): how much open sulcal and ventricular CSF the eye meets. Through the slices:
-    ``noise_corr_z`` is ``noise_corr`` between neighbours along Z, ``edge_z_x`` the 90th
-    percentile of the Z gradient over that of the X gradient (2D acquisitions with thick axial
-    slices, resampled to 1 mm, are smooth along Z: high ``noise_corr_z``, ``edge_z_x`` < 1).
-    """
-    residual = img - ndimage.gaussian_filter(img, 1.0)
-
-    def neighbour_corr(axis: int) -> float:
-        pairs = nawm & np.roll(nawm, 1, axis=axis)
-        shifted = np.roll(residual, 1, axis=axis)
-        return float(np.corrcoef(residual[pairs], shifted[pairs])[0, 1])
-
-    grads = np.gradient(img)
-    grad = np.sqrt(sum(g * g for g in grads))
-    inner = ndimage.binary_erosion(brain, iterations=3)
-    deep = residual[ndimage.binary_erosion(nawm, iterations=3)]
-    return {
-        "noise_hf": float(residual[nawm].std()),
-        "noise_mad": robust_spread(deep),
-        "noise_corr": neighbour_corr(0),
-        "noise_corr_z": neighbour_corr(2),
-        "edge_p90": float(np.percentile(grad[inner], 90)),
-        "edge_z_x": float(
-            np.percentile(np.abs(grads[2][inner]), 90) / np.percentile(np.abs(grads[0][inner]), 90)
-        ),
-        "csf_edge_share": float((ndimage.minimum_filter(img, 3)[inner] < 0.5).mean()),
-    }
 
 
 #: Lesion size classes (26-connected voxels, 1 mm grid) for the contrast-by-size rows.
@@ -333,8 +261,12 @@ SPLIT_BY_ACQUISITION = (
     "les_nawm_large",
     "wm_front_back",
     "wm_band_1_2",
+    "grain_2mm",
     "noise_mad",
+    "noise_corr",
+    "noise_corr_z",
     "edge_p90",
+    "edge_z_x",
     "dark_8mm",
     "ribbon_1mm",
     "ribbon_2mm",

@@ -140,8 +140,11 @@ def _fissure_weight(voxel_size_mm: float) -> tuple[float, np.ndarray]:
 #: medial cortex above the corpus callosum opens its sulci and atrophies less; the same draws,
 #: lesions placed anew where the atrophy changed the allowed region); 30: round 28 (every
 #: sulcus continued 1.5-5.5 mm into the WM with its cortex, template cache 22; sulci opened
-#: 0.3-0.65 instead of 0.4-0.75; the same draws, lesions placed anew in the new WM).
-GENERATOR_VERSION = 30
+#: 0.3-0.65 instead of 0.4-0.75; the same draws, lesions placed anew in the new WM); 31: round
+#: 29 (a finer grain: 3D noise correlated over 0.40-0.58 mm instead of 0.45-0.65, texture
+#: 0.042-0.072 and grain 0.018-0.03 instead of 0.07-0.12 and 0.03-0.05; the same draws and
+#: lesions, other voxel values).
+GENERATOR_VERSION = 31
 
 
 def _finalize(

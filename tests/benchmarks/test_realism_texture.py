@@ -1,4 +1,4 @@
-"""The NAWM rows of the realism benchmark (``benchmarks/synth_realism.py``)."""
+"""The NAWM rows of the realism benchmark (``benchmarks/realism_texture.py``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from scipy import ndimage
 
 # the benchmark scripts are not a package: import the module from its folder
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-import synth_realism  # noqa: E402
+import realism_texture  # noqa: E402
 
 
 def _nawm(sigma_vox: float, amplitude: float, seed: int = 0) -> np.ndarray:
@@ -28,12 +28,25 @@ def _nawm(sigma_vox: float, amplitude: float, seed: int = 0) -> np.ndarray:
 def test_nawm_bands_tell_a_fine_grain_from_large_blotches() -> None:
     inside = np.zeros((48, 48, 48), bool)
     inside[4:-4, 4:-4, 4:-4] = True
-    grain = synth_realism.nawm_scales(_nawm(0.8, 0.05), inside)
-    blotch = synth_realism.nawm_scales(_nawm(6.0, 0.05), inside)
-    flat = synth_realism.nawm_scales(np.ones((48, 48, 48), np.float32), inside)
+    grain = realism_texture.nawm_scales(_nawm(0.8, 0.05), inside)
+    blotch = realism_texture.nawm_scales(_nawm(6.0, 0.05), inside)
+    flat = realism_texture.nawm_scales(np.ones((48, 48, 48), np.float32), inside)
     # a ~1-2 mm grain shows between the 1 and 2.5 mm scales, not between 6 and 15 mm...
     assert grain["wm_band_1_2"] > 3 * blotch["wm_band_1_2"]
     assert grain["wm_band_1_2"] > 3 * grain["wm_band_6_15"]
     # ...blotches ~6 mm across the other way round
     assert blotch["wm_band_6_15"] > 2 * blotch["wm_band_1_2"]
     assert flat["wm_band_1_2"] == flat["wm_band_2_6"] == flat["wm_band_6_15"] == 0.0
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_grain_row_tells_a_coarse_grain_from_a_fine_one() -> None:
+    inside = np.zeros((48, 48, 48), bool)
+    inside[4:-4, 4:-4, 4:-4] = True
+    white = realism_texture.nawm_scales(_nawm(0.0, 0.05), inside)["grain_2mm"]
+    fine = realism_texture.nawm_scales(_nawm(0.5, 0.05), inside)["grain_2mm"]
+    coarse = realism_texture.nawm_scales(_nawm(1.2, 0.05), inside)["grain_2mm"]
+    # voxels 2 mm apart share nothing of a one-voxel grain, and more the coarser it is
+    assert abs(white) < 0.1
+    assert fine < coarse - 0.15
+    assert coarse > 0.2
