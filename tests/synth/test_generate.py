@@ -110,6 +110,21 @@ def test_lesion_load_orders_lesion_count() -> None:
     assert counts["low"] < counts["high"]
 
 
+def test_the_lesions_draw_from_their_own_stream() -> None:
+    # another lesion load places other lesions; far from every lesion of both, the texture,
+    # bias field and noise are the same numbers (the lesions' draws no longer shift them)
+    low, high = (
+        generate_case(2, SynthConfig(voxel_size_mm=3.0, lesion_load=load))
+        for load in ("low", "high")
+    )
+    assert len(low.lesions) < len(high.lesions)
+    # (18 mm off: the lesions' halo, a 3 mm Gaussian, and the acquisition's blurs reach ~15 mm)
+    lesions = (low.lesion_mask > 0) | (high.lesion_mask > 0)
+    far = (low.brain_mask > 0) & (ndimage.distance_transform_edt(~lesions) > 6)
+    assert far.sum() > 1000
+    np.testing.assert_array_equal(low.flair[far], high.flair[far])
+
+
 def test_noise_and_slice_thickness_change_the_image() -> None:
     base = generate_case(3, CLEAN)
     noisy = generate_case(

@@ -143,8 +143,10 @@ def _fissure_weight(voxel_size_mm: float) -> tuple[float, np.ndarray]:
 #: 0.3-0.65 instead of 0.4-0.75; the same draws, lesions placed anew in the new WM); 31: round
 #: 29 (a finer grain: 3D noise correlated over 0.40-0.58 mm instead of 0.45-0.65, texture
 #: 0.042-0.072 and grain 0.018-0.03 instead of 0.07-0.12 and 0.03-0.05; the same draws and
-#: lesions, other voxel values).
-GENERATOR_VERSION = 31
+#: lesions, other voxel values); 32: the lesions (placement and core mottle) draw from their
+#: own stream, so anatomy or lesion changes no longer reshuffle the texture, bias and noise
+#: (every seed's lesions and later draws anew, once).
+GENERATOR_VERSION = 32
 
 
 def _finalize(
@@ -247,8 +249,16 @@ def generate_case(seed: int, config: SynthConfig = SynthConfig()) -> SynthCase: 
         return _generate_case(int(seed), config)
 
 
+#: Tells the lesions' random stream (placement and core mottle) from the case's main one.
+_LESION_STREAM = 21
+
+
 def _generate_case(seed: int, config: SynthConfig) -> SynthCase:
     rng = np.random.default_rng(seed)
+    # the lesions draw as many numbers as their placement needs (its rejections depend on the
+    # anatomy): on their own stream, a change to the anatomy or to the lesions no longer
+    # reshuffles every later draw of the seed (texture, bias field, noise)
+    lesion_rng = np.random.default_rng((seed, _LESION_STREAM))
     v = float(config.voxel_size_mm)
     tpl = mni_template(v)
     contrast = Contrast.draw(rng)
@@ -277,9 +287,9 @@ def _generate_case(seed: int, config: SynthConfig) -> SynthCase:
     if config.lesions == "library":
         from mslesion.synth.library import place_library
 
-        place_library(ctx, canvas, config, rng)
+        place_library(ctx, canvas, config, lesion_rng)
     else:
-        place_procedural(ctx, canvas, config, rng)
+        place_procedural(ctx, canvas, config, lesion_rng)
     voxel_mm3 = v**3
     # the size floor is physical (min_lesion_voxels at 1 mm), so coarse grids keep 1-voxel lesions
     min_voxels = max(1, int(np.ceil(config.min_lesion_voxels / voxel_mm3)))
@@ -291,7 +301,7 @@ def _generate_case(seed: int, config: SynthConfig) -> SynthCase:
     if procedural:
         lesion_halo(img, canvas.alpha, v, contrast)
     gain = LESION_GAIN_2D if contrast.two_d and procedural else 1.0
-    add_lesions(img, canvas.alpha, canvas.contrast, mottle=(v, rng), gain=gain)
+    add_lesions(img, canvas.alpha, canvas.contrast, mottle=(v, lesion_rng), gain=gain)
     if procedural and not contrast.two_d:
         compress_above(img, KNEE_3D, KNEE_SLOPE_3D)
     img = texture_and_bias(img, v, contrast, rng, bias=config.bias)
