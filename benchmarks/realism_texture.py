@@ -13,7 +13,7 @@ from mslesion.synth.fields import masked_gaussian
 
 
 def nawm_scales(img: np.ndarray, nawm: np.ndarray) -> dict[str, float]:
-    """How blotchy the deep NAWM is, and how much darker its front is than its back.
+    """How blotchy and how coarse-grained the deep NAWM is, how much darker its front is.
 
     ``img`` in units of NAWM, (X, Y, Z) on the MNI 1 mm grid; ``nawm``: the NAWM mask (lesions
     left out with a margin). In the deep NAWM (``nawm`` eroded 2 more voxels), smoothed by a
