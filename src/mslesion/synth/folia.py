@@ -11,16 +11,14 @@ import numpy as np
 from scipy import ndimage
 
 from mslesion.synth.folding import unit_field
+from mslesion.synth.normal import mm_grid
 
 
 def cerebellum_region(shape: tuple[int, int, int], affine: np.ndarray) -> np.ndarray:
     """Bool (X, Y, Z): an ellipsoid around the cerebellum in MNI mm (centre (0, -62, -35),
     radii 50, 30, 24 mm); combined with the infratentorial plane it excludes the temporal and
     occipital lobes. Hand-written because no offline atlas ships a cerebellum mask."""
-    ii, jj, kk = np.meshgrid(*[np.arange(s, dtype=np.float32) for s in shape], indexing="ij")
-    x = affine[0, 0] * ii + affine[0, 3]
-    y = affine[1, 1] * jj + affine[1, 3]
-    z = affine[2, 2] * kk + affine[2, 3]
+    x, y, z = mm_grid(shape, affine)
     return (x / 50.0) ** 2 + ((y + 62.0) / 30.0) ** 2 + ((z + 35.0) / 24.0) ** 2 <= 1.0
 
 

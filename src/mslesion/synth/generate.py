@@ -249,7 +249,8 @@ def generate_case(seed: int, config: SynthConfig = SynthConfig()) -> SynthCase: 
         return _generate_case(int(seed), config)
 
 
-#: Tells the lesions' random stream (placement and core mottle) from the case's main one.
+#: Tells the lesions' random stream (placement and core mottle) from the case's main one
+#: (and from the brain mask's, ``skullstrip._STREAM`` 20).
 _LESION_STREAM = 21
 
 
