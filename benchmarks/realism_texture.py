@@ -66,7 +66,9 @@ def sharpness(img: np.ndarray, brain: np.ndarray, nawm: np.ndarray) -> dict[str,
     NAWM): how much open sulcal and ventricular CSF the eye meets. Through the slices:
     ``noise_corr_z`` is ``noise_corr`` between neighbours along Z, ``edge_z_x`` the 90th
     percentile of the Z gradient over that of the X gradient (2D acquisitions with thick axial
-    slices, resampled to 1 mm, are smooth along Z: high ``noise_corr_z``, ``edge_z_x`` < 1).
+    slices, resampled to 1 mm, are smooth along Z: high ``noise_corr_z``, ``edge_z_x`` < 1);
+    ``edge_y_x`` the same along Y (A-P) over along X, < 1 where a scanner resolved its
+    phase-encoding direction more coarsely than its readout.
     """
     residual = img - ndimage.gaussian_filter(img, 1.0)
 
@@ -78,6 +80,7 @@ def sharpness(img: np.ndarray, brain: np.ndarray, nawm: np.ndarray) -> dict[str,
     grads = np.gradient(img)
     grad = np.sqrt(sum(g * g for g in grads))
     inner = ndimage.binary_erosion(brain, iterations=3)
+    steepest = [float(np.percentile(np.abs(g[inner]), 90)) for g in grads]
     deep = residual[ndimage.binary_erosion(nawm, iterations=3)]
     return {
         "noise_hf": float(residual[nawm].std()),
@@ -85,8 +88,7 @@ def sharpness(img: np.ndarray, brain: np.ndarray, nawm: np.ndarray) -> dict[str,
         "noise_corr": neighbour_corr(0),
         "noise_corr_z": neighbour_corr(2),
         "edge_p90": float(np.percentile(grad[inner], 90)),
-        "edge_z_x": float(
-            np.percentile(np.abs(grads[2][inner]), 90) / np.percentile(np.abs(grads[0][inner]), 90)
-        ),
+        "edge_z_x": steepest[2] / steepest[0],
+        "edge_y_x": steepest[1] / steepest[0],
         "csf_edge_share": float((ndimage.minimum_filter(img, 3)[inner] < 0.5).mean()),
     }

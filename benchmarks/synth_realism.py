@@ -267,6 +267,7 @@ SPLIT_BY_ACQUISITION = (
     "noise_corr_z",
     "edge_p90",
     "edge_z_x",
+    "edge_y_x",
     "dark_8mm",
     "ribbon_1mm",
     "ribbon_2mm",

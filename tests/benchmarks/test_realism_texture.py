@@ -50,3 +50,18 @@ def test_grain_row_tells_a_coarse_grain_from_a_fine_one() -> None:
     assert abs(white) < 0.1
     assert fine < coarse - 0.15
     assert coarse > 0.2
+
+
+def test_edge_rows_tell_which_axis_is_blurred() -> None:
+    # random 4-voxel blocks: their faces are equally steep along each axis, until one axis
+    # is blurred: a coarser phase-encoding direction (Y) reads edge_y_x < 1, thick slices
+    # edge_z_x < 1
+    blocks = np.random.default_rng(0).random((12, 12, 12)) > 0.5
+    cube = np.kron(blocks, np.ones((4, 4, 4))).astype(np.float32)
+    brain = np.ones(cube.shape, bool)
+    sharp = realism_texture.sharpness(cube, brain, brain)
+    soft_y = realism_texture.sharpness(ndimage.gaussian_filter1d(cube, 1.0, axis=1), brain, brain)
+    soft_z = realism_texture.sharpness(ndimage.gaussian_filter1d(cube, 1.0, axis=2), brain, brain)
+    assert sharp["edge_y_x"] == pytest.approx(1.0) and sharp["edge_z_x"] == pytest.approx(1.0)
+    assert soft_y["edge_y_x"] < 0.8 and soft_y["edge_z_x"] == pytest.approx(1.0, abs=0.05)
+    assert soft_z["edge_z_x"] < 0.8 and soft_z["edge_y_x"] == pytest.approx(1.0, abs=0.05)

@@ -88,8 +88,48 @@ def test_resolution_blur_softens_edges_but_not_without_it() -> None:
     assert 1.05 < soft[19, 20, 20] < 1.5 and 1.5 < soft[20, 20, 20] < 1.95
 
 
+def test_the_phase_encoding_direction_is_resolved_more_coarsely() -> None:
+    # the same step along X and along Y: with phase_blur_mm only the step along Y (A-P) softens
+    along_x = np.ones(SHAPE, np.float32)
+    along_x[20:] = 2.0
+    along_y = np.ascontiguousarray(np.swapaxes(along_x, 0, 1))
+    blur = {"snr": None, "psf_mm": 0.0, "interp_mm": 0.0, "phase_blur_mm": 0.8}
+    np.testing.assert_array_equal(_acquire(along_x, **blur), along_x)
+    soft = _acquire(along_y, **blur)
+    assert 1.05 < soft[20, 19, 20] < 1.5 and 1.5 < soft[20, 20, 20] < 1.95
+    # the in-plane blur still reaches X and adds to the phase blur along Y, in quadrature
+    both = _acquire(along_y, **{**blur, "psf_mm": 0.6})
+    assert soft[20, 19, 20] < both[20, 19, 20] < 1.5
+
+
+def test_each_case_draws_one_resolution_for_x_and_y() -> None:
+    # round 30: one number sets the in-plane blur and the extra blur along Y, within each
+    # acquisition's ranges (so a seed's later draws stayed where they were)
+    from mslesion.synth.flair import (
+        PHASE_BLUR_2D_MM,
+        PHASE_BLUR_3D_MM,
+        PSF_2D_MM,
+        THREE_D_PSF_MM,
+    )
+
+    draws = [Contrast.draw(np.random.default_rng(seed)) for seed in range(40)]
+    for c in draws:
+        psf_range, phase_range = (
+            (PSF_2D_MM, PHASE_BLUR_2D_MM) if c.two_d else (THREE_D_PSF_MM, PHASE_BLUR_3D_MM)
+        )
+        share = (c.psf_mm - psf_range[0]) / (psf_range[1] - psf_range[0])
+        assert phase_range[0] <= c.phase_blur_mm <= phase_range[1]
+        assert c.phase_blur_mm == pytest.approx(
+            phase_range[0] + share * (phase_range[1] - phase_range[0])
+        )
+    assert {c.two_d for c in draws} == {True, False}
+    assert len({round(c.phase_blur_mm, 6) for c in draws}) > 30
+
+
+# (at 0.5 mm a 1.5 mm blur along Y reaches 8 voxels: the box must widen along Y with it)
+@pytest.mark.parametrize(("voxel_mm", "phase_blur_mm"), [(1.0, 0.8), (0.5, 1.5)])
 def test_working_on_the_brain_box_changes_nothing_inside_the_brain(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, voxel_mm: float, phase_blur_mm: float
 ) -> None:
     from mslesion.synth import acquisition
 
@@ -102,14 +142,15 @@ def test_working_on_the_brain_box_changes_nothing_inside_the_brain(
         Contrast.draw(rng),
         scale=1.0,
         psf_mm=0.6,
+        phase_blur_mm=phase_blur_mm,
         interp_mm=0.7,
         through_plane_mm=1.6,
         slice_spacing_mm=3.5,
     )
     # (the slices' offset is a draw: the same seed for both)
-    boxed = acquire(img.copy(), brain, 1.0, c, np.random.default_rng(5), None, 4.0)
+    boxed = acquire(img.copy(), brain, voxel_mm, c, np.random.default_rng(5), None, 4.0)
     monkeypatch.setattr(acquisition, "brain_box", lambda mask, margin: (slice(None),) * 3)
-    everywhere = acquire(img.copy(), brain, 1.0, c, np.random.default_rng(5), None, 4.0)
+    everywhere = acquire(img.copy(), brain, voxel_mm, c, np.random.default_rng(5), None, 4.0)
     assert (everywhere[brain] != img[brain]).mean() > 0.5  # (the blurs did work)
     np.testing.assert_allclose(boxed[brain], everywhere[brain], rtol=1e-5, atol=1e-6)
     assert not boxed[~brain].any()

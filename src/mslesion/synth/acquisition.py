@@ -95,9 +95,10 @@ def acquire(
     """Acquisition: resolution blur, slice profile, 2D slices, Rician noise, skull strip,
     resampling blur, scale; zero outside ``brain``. A case's last draws are made here.
 
-    Order matters for how the result looks: the acquisition's resolution (``c.psf_mm``) and
-    thick slices (``slice_thickness_mm``, a FWHM, else the case's own ``c.slice_profile_mm``,
-    a sigma) blur the anatomy only. A 2D acquisition (``c.slice_spacing_mm`` >= 2 voxels) is then
+    Order matters for how the result looks: the acquisition's resolution (``c.psf_mm``; along Y,
+    the phase-encoding direction, with ``c.phase_blur_mm`` added in quadrature) and thick
+    slices (``slice_thickness_mm``, a FWHM, else the case's own ``c.slice_profile_mm``, a
+    sigma) blur the anatomy only. A 2D acquisition (``c.slice_spacing_mm`` >= 2 voxels) is then
     read at its slices only, every ``c.slice_spacing_mm`` from a random offset, and gets its
     noise there (sigma ``c.noise_gain / snr`` of WM, correlated within each slice over
     ``c.recon_mm``); the registration to MNI space, which every real scan here went through,
@@ -119,14 +120,18 @@ def acquire(
     sliced = spacing >= MIN_SLICE_SPACING_VOX
     gaussian_z = 0.0 if sliced else c.through_plane_mm
     z_reach = int(np.ceil(4 * slice_sigma + 2.5 * c.through_plane_mm / voxel_size_mm))
+    # the phase-encoding direction (Y) is resolved more coarsely than the other two
+    psf_sigmas = [c.psf_mm / voxel_size_mm] * 3
+    psf_sigmas[1] = float(np.hypot(c.psf_mm, c.phase_blur_mm)) / voxel_size_mm
+    psf_sigmas = [s if s >= 0.3 else 0.0 for s in psf_sigmas]
+    y_reach = int(np.ceil(2.5 * psf_sigmas[1]))
     # only the brain's bounding box (+ the filters' reach) is worked on: outside it the image
     # is 0 and ends up 0, and the blurs and the noise cost ~half as much on the box
-    box = brain_box(brain, (3, 3, 3 + z_reach))
+    box = brain_box(brain, (3, max(3, y_reach), 3 + z_reach))
     out = np.zeros_like(img)
     part = img[box]
-    psf_sigma = c.psf_mm / voxel_size_mm
-    if psf_sigma >= 0.3:
-        part = ndimage.gaussian_filter(part, psf_sigma, truncate=2.5)
+    if max(psf_sigmas) > 0:
+        part = ndimage.gaussian_filter(part, psf_sigmas, truncate=2.5)
     if slice_sigma >= 0.3:
         part = ndimage.gaussian_filter1d(part, slice_sigma, axis=2, mode="nearest")
     recon = c.recon_mm / voxel_size_mm

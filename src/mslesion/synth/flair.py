@@ -45,7 +45,23 @@ NOISE_SPREAD_2D, NOISE_SPREAD_3D = 1.4, 2.0
 #: it crisp under the same noise; the edge row hardly moves: edge_p90 0.326 -> 0.329 on the
 #: benchmark's 3D cases, real 0.325), and 2D acquisitions' (0.35-0.85 until round 23, whose
 #: slice profile softened them: edge_p90 0.175-0.217, median 0.187, vs 0.186-0.318, 0.204).
-THREE_D_PSF_MM, PSF_2D_MM = (0.1, 0.4), (0.25, 0.65)
+#: Both ranges are (0.0, 0.25) since round 30, below the filter's 0.3-voxel floor at 1 mm, where
+#: it is skipped: the lower resolution along Y (``PHASE_BLUR_2D_MM``) softened the edges, and
+#: the X and Z edges took over the in-plane blur's share (see there).
+THREE_D_PSF_MM, PSF_2D_MM = (0.0, 0.25), (0.0, 0.25)
+#: The extra resolution blur along Y (A-P; sigma, mm, added in quadrature to ``psf_mm`` there;
+#: ``Contrast.phase_blur_mm``) of 2D and 3D acquisitions: a scanner's phase-encoding direction is
+#: sampled more coarsely than its readout. In 5 of the 6 real scans the tissue edges are softer
+#: along Y than along X (90th percentile of the gradient along Y over along X, inner brain:
+#: 0.89-0.90 in the 2D ones, P14 T3 1.02; 0.94 and 0.89 in the 3D ones), as in the nilearn MNI
+#: maps themselves (0.88-0.94); the synthetic cases' read 0.93-0.98 (2D) and 1.02-1.14 (3D),
+#: the deformation's per-axis scaling steepening Y in some. A case draws one number for its
+#: resolution, which sets both ``psf_mm`` and this (the later draws stay where they were). With
+#: 0.6 / 0.8 mm, seeds 0-7 read 0.89-0.93 / 0.92-1.04 and their fine residual's correlation
+#: 2 voxels apart along Y rose 0.01-0.05 (real 0.28-0.45 / 0.16-0.24), edge_p90 0.195 / 0.312
+#: with a stronger 3D sharpening (``fields.SHARPEN_3D``; 0.203 / 0.316 before, real 0.204 /
+#: 0.33), one-off scripts.
+PHASE_BLUR_2D_MM, PHASE_BLUR_3D_MM = (0.45, 0.75), (0.6, 1.0)
 #: 3D acquisitions: the sigma range (mm) of their noise's correlation by the scanner's
 #: reconstruction (:func:`mslesion.synth.acquisition.rician_noise`), and of their lighter
 #: resampling blur (``Contrast.interp_mm``; 2D cases 0.45-0.7 mm). (Reconstruction 0.45-0.65
@@ -121,6 +137,7 @@ class Contrast:
     nawm_regional: float = 0.0  # gain of the template's regional NAWM pattern (CST, posterior)
     nawm_random: float = 0.0  # std of a random ~25 mm WM-only brightness field
     psf_mm: float = 0.4  # Gaussian sigma (mm) of the acquisition resolution (before noise)
+    phase_blur_mm: float = 0.0  # extra Gaussian sigma (mm) of that resolution along Y
     interp_mm: float = 0.6  # Gaussian sigma (mm) of the resampling to MNI (signal and noise)
     noise_gain: float = 1.0  # this scan's noise sigma relative to the configured 1 / snr
     sulci_open: float = 0.65  # mean share of the template's sulcal lines opened into CSF
@@ -198,8 +215,9 @@ class Contrast:
             # 0.48 (noise_hf 0.045 vs 0.051; synth_realism.py --n 4). Round 11 split the cases
             # into 2D and 3D acquisitions (see ``two_d``); the 3D ones get a sharper 0.2-0.55 mm
             # (the real 3D scans' edges measure edge_p90 0.28-0.37, the 2D ones' 0.19-0.32;
-            # 0.1-0.4 mm since round 15, ``THREE_D_PSF_MM``)
-            psf_mm=float(rng.uniform(*PSF_2D_MM) if two_d else rng.uniform(*THREE_D_PSF_MM)),
+            # 0.1-0.4 mm since round 15, ``THREE_D_PSF_MM``); one number sets the resolution
+            # in-plane and along Y (``PHASE_BLUR_2D_MM``)
+            psf_mm=_within(PSF_2D_MM if two_d else THREE_D_PSF_MM, resolution := rng.uniform()),
             interp_mm=float(rng.uniform(*((0.45, 0.7) if two_d else THREE_D_INTERP_MM))),
             noise_gain=float(
                 (NOISE_GAIN_2D if two_d else NOISE_GAIN_3D)
@@ -230,7 +248,13 @@ class Contrast:
             drawn,
             slice_profile_mm=SLICE_PROFILE_SHARE * drawn.through_plane_mm,
             slice_spacing_mm=SLICE_SPACING_SHARE * drawn.through_plane_mm,
+            phase_blur_mm=_within(PHASE_BLUR_2D_MM if two_d else PHASE_BLUR_3D_MM, resolution),
         )
+
+
+def _within(bounds: tuple[float, float], share: float) -> float:
+    """The point ``share`` (in [0, 1]) of the way from ``bounds[0]`` to ``bounds[1]``."""
+    return float(bounds[0] + (bounds[1] - bounds[0]) * share)
 
 
 #: Clip of the WM brightness modulation (WM = 1 + this). Lesion cores are >= 1.6 x WM, so a

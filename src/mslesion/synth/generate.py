@@ -145,8 +145,11 @@ def _fissure_weight(voxel_size_mm: float) -> tuple[float, np.ndarray]:
 #: 0.042-0.072 and grain 0.018-0.03 instead of 0.07-0.12 and 0.03-0.05; the same draws and
 #: lesions, other voxel values); 32: the lesions (placement and core mottle) draw from their
 #: own stream, so anatomy or lesion changes no longer reshuffle the texture, bias and noise
-#: (every seed's lesions and later draws anew, once).
-GENERATOR_VERSION = 32
+#: (every seed's lesions and later draws anew, once); 33: round 30 (the resolution coarser
+#: along Y, the phase-encoding direction: anatomy blurred 0.45-0.75 mm (2D) or 0.6-1.0 mm (3D)
+#: more along Y, the in-plane blur dropped, the 3D sharpening 0.8 instead of 0.35; the same
+#: draws and lesions, other voxel values).
+GENERATOR_VERSION = 33
 
 
 def _finalize(
