@@ -58,9 +58,10 @@ THREE_D_PSF_MM, PSF_2D_MM = (0.0, 0.25), (0.0, 0.25)
 #: the deformation's per-axis scaling steepening Y in some. A case draws one number for its
 #: resolution, which sets both ``psf_mm`` and this (the later draws stay where they were). With
 #: 0.6 / 0.8 mm, seeds 0-7 read 0.89-0.93 / 0.92-1.04 and their fine residual's correlation
-#: 2 voxels apart along Y rose 0.01-0.05 (real 0.28-0.45 / 0.16-0.24), edge_p90 0.195 / 0.312
-#: with a stronger 3D sharpening (``fields.SHARPEN_3D``; 0.203 / 0.316 before, real 0.204 /
-#: 0.33), one-off scripts.
+#: 2 voxels apart along Y rose 0.01-0.05 (real 0.28-0.45 / 0.16-0.24; one-off scripts); the
+#: benchmark's edge_y_x 0.923 / 0.941 (0.965 / 1.04 before; real 0.89 / 0.904), its edge_p90
+#: 0.198 / 0.330 with a stronger 3D sharpening (``fields.SHARPEN_3D``; 0.203 / 0.316 before,
+#: real 0.204 / 0.330).
 PHASE_BLUR_2D_MM, PHASE_BLUR_3D_MM = (0.45, 0.75), (0.6, 1.0)
 #: 3D acquisitions: the sigma range (mm) of their noise's correlation by the scanner's
 #: reconstruction (:func:`mslesion.synth.acquisition.rician_noise`), and of their lighter
