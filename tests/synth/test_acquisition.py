@@ -18,6 +18,7 @@ SHAPE = (40, 40, 40)
 def _acquire(img: np.ndarray, snr: float | None = 10.0, seed: int = 0, **contrast) -> np.ndarray:
     contrast.setdefault("through_plane_mm", 0.0)
     contrast.setdefault("recon_mm", 0.0)
+    contrast.setdefault("phase_blur_mm", 0.0)  # (a draw's blur along Y would hide in every test)
     c = replace(Contrast.draw(np.random.default_rng(0)), scale=1.0, **contrast)
     brain = np.ones(img.shape, bool)
     return acquire(img.copy(), brain, 1.0, c, np.random.default_rng(seed), snr, None)

@@ -121,9 +121,8 @@ def acquire(
     gaussian_z = 0.0 if sliced else c.through_plane_mm
     z_reach = int(np.ceil(4 * slice_sigma + 2.5 * c.through_plane_mm / voxel_size_mm))
     # the phase-encoding direction (Y) is resolved more coarsely than the other two
-    psf_sigmas = [c.psf_mm / voxel_size_mm] * 3
-    psf_sigmas[1] = float(np.hypot(c.psf_mm, c.phase_blur_mm)) / voxel_size_mm
-    psf_sigmas = [s if s >= 0.3 else 0.0 for s in psf_sigmas]
+    psf_mm = (c.psf_mm, float(np.hypot(c.psf_mm, c.phase_blur_mm)), c.psf_mm)
+    psf_sigmas = [s / voxel_size_mm if s / voxel_size_mm >= 0.3 else 0.0 for s in psf_mm]
     y_reach = int(np.ceil(2.5 * psf_sigmas[1]))
     # only the brain's bounding box (+ the filters' reach) is worked on: outside it the image
     # is 0 and ends up 0, and the blurs and the noise cost ~half as much on the box

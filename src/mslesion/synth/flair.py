@@ -46,8 +46,8 @@ NOISE_SPREAD_2D, NOISE_SPREAD_3D = 1.4, 2.0
 #: benchmark's 3D cases, real 0.325), and 2D acquisitions' (0.35-0.85 until round 23, whose
 #: slice profile softened them: edge_p90 0.175-0.217, median 0.187, vs 0.186-0.318, 0.204).
 #: Both ranges are (0.0, 0.25) since round 30, below the filter's 0.3-voxel floor at 1 mm, where
-#: it is skipped: the lower resolution along Y (``PHASE_BLUR_2D_MM``) softened the edges, and
-#: the X and Z edges took over the in-plane blur's share (see there).
+#: it is skipped: the blur along Y (``PHASE_BLUR_2D_MM``) softened the X and Z edges too, so
+#: they no longer get a blur of their own.
 THREE_D_PSF_MM, PSF_2D_MM = (0.0, 0.25), (0.0, 0.25)
 #: The extra resolution blur along Y (A-P; sigma, mm, added in quadrature to ``psf_mm`` there;
 #: ``Contrast.phase_blur_mm``) of 2D and 3D acquisitions: a scanner's phase-encoding direction is
@@ -216,8 +216,8 @@ class Contrast:
             # 0.48 (noise_hf 0.045 vs 0.051; synth_realism.py --n 4). Round 11 split the cases
             # into 2D and 3D acquisitions (see ``two_d``); the 3D ones get a sharper 0.2-0.55 mm
             # (the real 3D scans' edges measure edge_p90 0.28-0.37, the 2D ones' 0.19-0.32;
-            # 0.1-0.4 mm since round 15, ``THREE_D_PSF_MM``); one number sets the resolution
-            # in-plane and along Y (``PHASE_BLUR_2D_MM``)
+            # 0.1-0.4 mm from round 15, 0.0-0.25 since round 30, ``THREE_D_PSF_MM``); one
+            # number sets the resolution in-plane and along Y (``PHASE_BLUR_2D_MM``)
             psf_mm=_within(PSF_2D_MM if two_d else THREE_D_PSF_MM, resolution := rng.uniform()),
             interp_mm=float(rng.uniform(*((0.45, 0.7) if two_d else THREE_D_INTERP_MM))),
             noise_gain=float(
