@@ -18,14 +18,15 @@ from mslesion.synth.anatomy import (
     mni_grid,
     mni_template,
 )
+from mslesion.synth.atrophy import open_sulci
 from mslesion.synth.flair import (
     NAWM_RANGE,
     Contrast,
     add_lesions,
     nawm_modulation,
-    open_sulci,
     tissue_image,
 )
+from mslesion.synth.folding import sulcal_core
 from mslesion.synth.lesions import (
     MIN_LESION_CONTRAST,
     RIM_MIN_ALPHA,
@@ -187,8 +188,66 @@ def test_sulcal_lines_are_thin_gm_and_opening_conserves_tissue() -> None:
     # between WM banks, not inside WM; a few percent of the brain, not the whole cortex
     assert np.median(tpl.wm[lines]) < 0.3
     assert 0.005 < lines.sum() / ((tpl.gm + tpl.wm) > 0.5).sum() < 0.15
-    c = replace(Contrast.draw(np.random.default_rng(1)), sulci_open=0.95)
-    gm, csf = open_sulci(tpl.gm, tpl.csf, tpl.sulci, 3.0, c, np.random.default_rng(1))
+    rng = np.random.default_rng(1)
+    gm, csf = open_sulci(tpl.gm, tpl.csf, tpl.sulci, tpl.sulci_core, 3.0, 0.95, rng)
     assert gm.min() >= 0
     np.testing.assert_allclose(gm + csf, tpl.gm + tpl.csf, atol=1e-6)
     assert (csf - tpl.csf)[lines].mean() > 0.2  # the lines really open
+
+
+def _line_slab(width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A flat sulcal line ``width`` voxels thick across X in the middle of a 24-voxel GM slab:
+    (gm, csf, sulci), each (24, 16, 16) float32."""
+    gm = np.ones((24, 16, 16), np.float32)
+    sulci = np.zeros_like(gm)
+    lo = 12 - width // 2
+    sulci[lo : lo + width] = 1.0
+    return gm, np.zeros_like(gm), sulci
+
+
+@pytest.mark.parametrize("width", [3, 5, 7])
+def test_the_sulcal_core_peaks_on_the_middle_of_a_line(width: int) -> None:
+    gm, _, sulci = _line_slab(width)
+    core = sulcal_core(sulci)[:, 8, 8]
+    lo = 12 - width // 2
+    profile = core[lo : lo + width]
+    assert core[sulci[:, 8, 8] == 0].max() == 0  # nothing off the line
+    assert profile[width // 2] == pytest.approx(1.0)
+    assert profile[0] < 0.5 and profile[-1] < 0.5
+    # rising to the middle, falling after it
+    assert np.all(np.diff(profile[: width // 2 + 1]) > 0)
+    assert np.all(np.diff(profile[width // 2 :]) < 0)
+
+
+def test_a_sulcus_opens_from_its_middle_out_into_pure_csf(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mslesion.synth import atrophy
+
+    # a uniform share (the regional field flat): the share is the case's sulci_open
+    monkeypatch.setattr(atrophy, "smooth_field", lambda shape, *_a, **_k: np.zeros((1, *shape)))
+    gm, csf, sulci = _line_slab(7)
+    core = sulcal_core(sulci)
+    profiles = []
+    for share in (0.45, 0.65, 0.95):
+        new_gm, new_csf = open_sulci(gm, csf, sulci, core, 1.0, share, np.random.default_rng(3))
+        np.testing.assert_allclose(new_gm + new_csf, gm + csf, atol=1e-6)
+        opened = new_csf[:, 8, 8]
+        assert opened[12] == pytest.approx(1.0)  # the middle is pure CSF
+        assert opened[8] == 0 and opened[16] == 0  # off the line, the banks stay cortex
+        assert np.all(np.diff(opened[8:13]) >= 0) and np.all(np.diff(opened[12:17]) <= 0)
+        profiles.append(opened)
+    # a wider share opens the line further out from its middle, never less anywhere
+    assert np.all(np.diff(profiles, axis=0) >= -1e-6)
+    assert profiles[0][10] < 0.5 < profiles[2][10]
+    _, shut = open_sulci(gm, csf, sulci, core, 1.0, 0.0, np.random.default_rng(3))
+    assert shut.max() == 0  # a share of 0 leaves the line closed
+
+
+def test_a_coarse_voxel_opens_by_the_share_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mslesion.synth import atrophy
+
+    monkeypatch.setattr(atrophy, "smooth_field", lambda shape, *_a, **_k: np.zeros((1, *shape)))
+    gm, csf, sulci = _line_slab(1)
+    _, opened = open_sulci(gm, csf, sulci, sulcal_core(sulci), 3.0, 0.4, np.random.default_rng(3))
+    np.testing.assert_allclose(opened[:, 8, 8], 0.4 * sulci[:, 8, 8], atol=1e-6)

@@ -122,7 +122,9 @@ def test_the_lesions_draw_from_their_own_stream() -> None:
     lesions = (low.lesion_mask > 0) | (high.lesion_mask > 0)
     far = (low.brain_mask > 0) & (ndimage.distance_transform_edt(~lesions) > 6)
     assert far.sum() > 1000
-    np.testing.assert_array_equal(low.flair[far], high.flair[far])
+    # (to float rounding: a filter's sums over its whole box may differ in the last bit; a
+    # shifted draw would move every voxel by whole percent)
+    np.testing.assert_allclose(low.flair[far], high.flair[far], rtol=1e-6)
 
 
 def test_noise_and_slice_thickness_change_the_image() -> None:

@@ -26,6 +26,7 @@ from mslesion.synth.folding import (
     medial_cortex,
     narrow_fissure,
     non_cortical_grey,
+    sulcal_core,
     thin_cortex,
 )
 from mslesion.synth.folia import cerebellar_folia, cerebellum_region
@@ -87,6 +88,8 @@ class Template:
             averaging: a ~1.5 mm line along the mid-surface of the GM between two white-matter
             banks (the medial ridge of the distance to WM); samples move a random, regionally
             varying fraction of it to CSF to open the sulci.
+        sulci_core: float32 [0, 1], 1 on the middle of a sulcal line, falling to ~0 at its
+            edges (:func:`mslesion.synth.folding.sulcal_core`): the line opens from its middle.
         nawm: float32 regional white-matter brightness pattern (unitless, about [-1, 1]):
             +1 along the corticospinal tracts, +0.6 in the lateral posterior periventricular WM;
             samples scale it by a few percent (``flair.nawm_modulation``, which also darkens
@@ -116,6 +119,7 @@ class Template:
     csf: np.ndarray
     caps: np.ndarray
     sulci: np.ndarray
+    sulci_core: np.ndarray
     nawm: np.ndarray
     vent_dist: np.ndarray
     zones: np.ndarray
@@ -393,6 +397,7 @@ def _build_template_1mm() -> Template:
         csf=csf,
         caps=caps,
         sulci=sulci,
+        sulci_core=sulcal_core(sulci),
         nawm=nawm,
         vent_dist=vent_dist,
         zones=zones,
@@ -423,6 +428,7 @@ def _resample_to(tpl: Template, voxel_size_mm: float) -> Template:
         csf=smooth(tpl.csf),
         caps=smooth(tpl.caps),
         sulci=smooth(tpl.sulci),
+        sulci_core=smooth(tpl.sulci_core),
         nawm=smooth(tpl.nawm),
         vent_dist=smooth(tpl.vent_dist) * np.float32(1.0),
         zones=smooth(tpl.zones, order=0),
@@ -435,6 +441,8 @@ def _resample_to(tpl: Template, voxel_size_mm: float) -> Template:
     )
 
 
+# 23: how central across its sulcal line a voxel lies (``sulci_core``);
+# 22: every sulcus continued into the WM (``folding.deep_sulci``);
 # 21: a 2.0 mm cortex along every pia (``folding.PIAL_CORTEX_MM``, was 2.5);
 # 20: the distance outside the brain (``outside_mm``) for a loose mask's outer CSF;
 # 19: the medial surface's own sulci (cingulate, callosal) traced (``folding.medial_cortex``);
@@ -449,13 +457,14 @@ def _resample_to(tpl: Template, voxel_size_mm: float) -> Template:
 # count as ventricles (not the fissures); 9: thin extra sulci
 # that spare the gyral WM, cortex thinned to 3 mm from the pia, the interhemispheric fissure as
 # pia; 8: leaning extra sulci, WM sharpened vs its local peak
-_CACHE_VERSION = 22
+_CACHE_VERSION = 23
 _FIELDS = (
     "gm",
     "wm",
     "csf",
     "caps",
     "sulci",
+    "sulci_core",
     "nawm",
     "vent_dist",
     "zones",

@@ -1,4 +1,5 @@
-"""Per-case cortical atrophy: wider sulci and deeper outer CSF than the MNI average has.
+"""Per-case sulci and cortical atrophy: the template's sulcal lines opened into CSF
+(:func:`open_sulci`), then wider sulci and deeper outer CSF than the MNI average has.
 
 The MNI152 template averages 152 young healthy adults; MS brains have lost volume. The
 ventricles grow in the deformation (``fields.random_sampling_grid``); here each case also moves
@@ -36,7 +37,7 @@ RAMP_MM = 2.5
 #: How the sulci open with depth below the brain's outer surface (``Template.surface_mm``):
 #: (start, end, floor): fully down to ``start`` mm, then less and less, to ``floor`` x from
 #: ``end`` mm on; one taper for the opening of the template's sulcal lines
-#: (``flair.open_sulci``, ``OPENING_TAPER``), one for the widening by atrophy
+#: (:func:`open_sulci`, ``OPENING_TAPER``), one for the widening by atrophy
 #: (:func:`cortical_atrophy`, ``WIDENING_TAPER``). Real sulci are wide open at the mouth and
 #: close towards the fundus: the CSF-dark share of the real scans' cerebrum falls from 0.091
 #: at 4 mm below the surface to 0.044 at 8 mm and 0.027 at 12 mm (medians of 6; the
@@ -45,8 +46,12 @@ RAMP_MM = 2.5
 #: 0.115, 0.065 and 0.037. Round 20, shell by shell (1 mm shells at 2, 3, 4, 6, 8, 12 mm;
 #: medians of the 6 real scans 0.245, 0.135, 0.090, 0.055, 0.045, 0.025): with (3, 12, 0.3)
 #: the 8 cases matched at 2 mm (0.246) but fell off half as fast below it (0.163, 0.141,
-#: 0.113, 0.081, 0.043: dark squiggles inside the gyral WM).
-OPENING_TAPER = (3.0, 12.0, 0.3)
+#: 0.113, 0.081, 0.043: dark squiggles inside the gyral WM). Floor 0.8 since round 31, whose
+#: sulci open from their middle out (:func:`open_sulci`): a deep line then opens a sheet
+#: one voxel thin, not 0.3 of its whole width, and at 0.3 the deep sulci stayed grey where
+#: the real 3D scans show thin black lines reaching 15-20 mm in (benchmark: dark_8mm /
+#: dark_12mm 0.037 / 0.026 with 0.8, the real scans 0.044 / 0.026).
+OPENING_TAPER = (3.0, 12.0, 0.8)
 WIDENING_TAPER = (2.0, 8.0, 0.15)
 
 
@@ -120,3 +125,40 @@ def medial_calm(shape: tuple[int, int, int], affine: np.ndarray) -> np.ndarray:
         inside = np.minimum(c - (lo - ramp), (hi + ramp) - c) / np.float32(ramp)
         weight = weight * np.clip(inside, 0.0, 1.0)
     return np.asarray(weight, np.float32)
+
+
+#: Width (in ``Template.sulci_core`` units, 0-1 across a line's half width) of the ramp from
+#: closed to pure CSF at the edge of a sulcus' opened middle (``open_sulci``). (0.25 opened
+#: a little more, 0.4 reads steadier: edges 0.28-0.32 vs 0.29-0.34 in 4 3D cases.)
+SULCUS_CORE_RAMP = 0.4
+
+
+def open_sulci(
+    gm: np.ndarray,
+    csf: np.ndarray,
+    sulci: np.ndarray,
+    core: np.ndarray,
+    voxel_size_mm: float,
+    sulci_open: float,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Move a regionally varying share of the sulcal lines from GM to CSF; returns (gm, csf).
+
+    ``sulci``: the template's line weights (``Template.sulci``, tapered by the caller);
+    ``core``: how central across its line each voxel lies (``Template.sulci_core``);
+    ``sulci_open``: the case's mean share (``flair.Contrast.sulci_open``). The share varies
+    over ~20 mm (some sulci wide open, others closed, as in a real brain), which also breaks
+    the template's regular look. On the 1 mm grid (or finer) a line opens from its middle out:
+    where the share is s, the voxels whose ``core`` exceeds 1 - s open, fully from
+    :data:`SULCUS_CORE_RAMP` above that threshold, so an opened sulcus is a sheet of pure CSF
+    between two banks of cortex. A coarser voxel spans a line's width: it opens by the share
+    itself (the middle-out opening's partial volume). Never more than the GM there.
+    """
+    # (std 0.35, was 0.5: fewer fully opened, black sulci)
+    share = smooth_field(gm.shape, 20.0 / voxel_size_mm, rng)[0] * np.float32(0.35)
+    share += np.float32(sulci_open)
+    np.clip(share, 0.0, 1.0, out=share)
+    if voxel_size_mm <= 1.0:
+        share = np.clip((core - (1 - share)) / np.float32(SULCUS_CORE_RAMP), 0.0, 1.0)
+    opened = np.minimum(sulci * share, gm)
+    return gm - opened, csf + opened

@@ -258,8 +258,11 @@ def lookup(volume: np.ndarray, coords: np.ndarray, order: int = 0) -> np.ndarray
 #: before, one-off scripts) and the shoulder next to a sulcus. The benchmark's 3D cases read
 #: edge_p90 0.301 / 0.330, ribbon_1mm 0.875 / 0.901, ribbon_2mm 1.10 / 1.12 at 0.8 / 1.2, the
 #: real 3D scans 0.330, 1.04, 1.11. (A narrower unsharp mask, 0.6-0.7 voxel, moved the edges
-#: less at 1.2-1.6: the warp's blur sits on edges ~2 voxels wide.)
-SHARPEN_3D, SHARPEN_SIGMA_VOX = 1.2, 1.0
+#: less at 1.2-1.6: the warp's blur sits on edges ~2 voxels wide.) 0.8 again since round 31,
+#: whose sulci open into thin sheets of pure CSF (``atrophy.open_sulci``): their edges are steep
+#: before any sharpening: at 1.2 (with a first try that opened them wider) the benchmark's 3D
+#: cases read edge_p90 0.38, 0.33 now (real 0.33).
+SHARPEN_3D, SHARPEN_SIGMA_VOX = 0.8, 1.0
 
 
 def sharpen_inside(

@@ -24,6 +24,7 @@ from mslesion.synth.atrophy import (
     atrophy_depth_mm,
     cortical_atrophy,
     medial_calm,
+    open_sulci,
     sulcal_taper,
 )
 from mslesion.synth.config import SynthCase, SynthConfig
@@ -46,7 +47,6 @@ from mslesion.synth.flair import (
     compress_above,
     lesion_halo,
     nawm_modulation,
-    open_sulci,
     texture_and_bias,
     tissue_image,
 )
@@ -149,8 +149,11 @@ def _fissure_weight(voxel_size_mm: float) -> tuple[float, np.ndarray]:
 #: along Y, the phase-encoding direction: anatomy blurred 0.45-0.75 mm (2D) or 0.6-1.0 mm (3D)
 #: more along Y, the in-plane blur dropped, the 3D sharpening 0.8 instead of 0.35; the same
 #: draws and lesions, other voxel values); 34: the 3D sharpening 1.2 (the 3D cases' edges as
-#: steep as the real 3D scans' again; the same draws).
-GENERATOR_VERSION = 34
+#: steep as the real 3D scans' again; the same draws); 35: round 31 (a sulcus opens from its
+#: middle out, a thin sheet of pure CSF, template cache 23; sulci opened 0.4-0.75, their
+#: fundus 0.8 of their mouth instead of 0.3; 3D sharpening 0.8, 3D noise 1.55 x 1 / snr
+#: instead of 1.8; the same draws, lesions placed anew in the new allowed region).
+GENERATOR_VERSION = 35
 
 
 def _finalize(
@@ -208,10 +211,12 @@ def _template_image(
     """
     # open the sulci the template blurred into GM (by a regionally varying share), less and
     # less towards their fundus, and less in the medial cortex above the corpus callosum
-    calm = _medial_calm(config.voxel_size_mm)
+    v_mm = config.voxel_size_mm
+    calm = _medial_calm(v_mm)
     sulci = tpl.sulci * sulcal_taper(tpl.surface_mm, OPENING_TAPER)
     sulci *= 1 - np.float32(MEDIAL_CALM_OPEN) * calm
-    gm, csf = open_sulci(tpl.gm, tpl.csf, sulci, config.voxel_size_mm, contrast, rng)
+    core, share = tpl.sulci_core, contrast.sulci_open
+    gm, csf = open_sulci(tpl.gm, tpl.csf, sulci, core, v_mm, share, rng)
     if config.anatomy != "real":  # (real scans carry their own atrophy)
         # MS brains are atrophied: the pia moves in by a per-case, regionally varying depth
         depth = atrophy_depth_mm(tpl.shape, config.voxel_size_mm, rng)
@@ -231,7 +236,6 @@ def _template_image(
             empty = np.clip(1.0 - gm - tpl.wm - csf, 0.0, 1.0)
             csf = csf + outer_csf(tpl.outside_mm, rim_mm) * empty
         brain = (gm + tpl.wm + csf) > 0.5
-        v_mm = config.voxel_size_mm
         frontal = frontal_wm_ramp(tpl.shape, tpl.affine)
         nawm = nawm_modulation(tpl.nawm, v_mm, contrast, rng, tpl.vent_dist, frontal)
         deep = _deep_grey(v_mm)
