@@ -89,7 +89,8 @@ class Template:
             banks (the medial ridge of the distance to WM); samples move a random, regionally
             varying fraction of it to CSF to open the sulci.
         sulci_core: float32 [0, 1], 1 on the middle of a sulcal line, falling to ~0 at its
-            edges (:func:`mslesion.synth.folding.sulcal_core`): the line opens from its middle.
+            edges (:func:`mslesion.synth.folding.sulcal_core`): on grids of 1 mm or finer the
+            line opens from its middle (coarser grids resample it but open by the share).
         nawm: float32 regional white-matter brightness pattern (unitless, about [-1, 1]):
             +1 along the corticospinal tracts, +0.6 in the lateral posterior periventricular WM;
             samples scale it by a few percent (``flair.nawm_modulation``, which also darkens

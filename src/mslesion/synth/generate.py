@@ -219,15 +219,15 @@ def _template_image(
     gm, csf = open_sulci(tpl.gm, tpl.csf, sulci, core, v_mm, share, rng)
     if config.anatomy != "real":  # (real scans carry their own atrophy)
         # MS brains are atrophied: the pia moves in by a per-case, regionally varying depth
-        depth = atrophy_depth_mm(tpl.shape, config.voxel_size_mm, rng)
+        depth = atrophy_depth_mm(tpl.shape, v_mm, rng)
         depth *= sulcal_taper(tpl.surface_mm, WIDENING_TAPER)
         depth *= 1 - np.float32(MEDIAL_CALM_ATROPHY) * calm
-        gm, csf = cortical_atrophy(gm, csf, tpl.pial_mm, depth, config.voxel_size_mm)
+        gm, csf = cortical_atrophy(gm, csf, tpl.pial_mm, depth, v_mm)
     allowed = allowed_region(gm, tpl.wm, csf)
     if config.anatomy == "real":
         from mslesion.synth.real import real_anatomy
 
-        image, brain = real_anatomy(rng, config.voxel_size_mm, config.data_root)
+        image, brain = real_anatomy(rng, v_mm, config.data_root)
         # real scans: lesions only where the (lesion-filled) image looks like normal WM
         allowed &= brain & (image > 0.85) & (image < 1.2)
         image = image.copy()
