@@ -266,6 +266,7 @@ SPLIT_BY_ACQUISITION = (
     "noise_corr",
     "noise_corr_z",
     "edge_p90",
+    "edge_csf_p90",
     "edge_z_x",
     "edge_y_x",
     "dark_8mm",

@@ -65,3 +65,20 @@ def test_edge_rows_tell_which_axis_is_blurred() -> None:
     assert sharp["edge_y_x"] == pytest.approx(1.0) and sharp["edge_z_x"] == pytest.approx(1.0)
     assert soft_y["edge_y_x"] < 0.8 and soft_y["edge_z_x"] == pytest.approx(1.0, abs=0.05)
     assert soft_z["edge_z_x"] < 0.8 and soft_z["edge_y_x"] == pytest.approx(1.0, abs=0.05)
+
+
+def test_the_csf_edge_row_reads_the_step_not_how_much_csf() -> None:
+    # a slab of dark CSF in bright tissue: a blurred step reads a lower edge_csf_p90; a second
+    # slab as steep doubles the CSF-edge share but leaves edge_csf_p90 where it was
+    tissue = np.ones((40, 40, 40), np.float32)
+    one, two = tissue.copy(), tissue.copy()
+    one[18:21] = 0.1
+    two[10:13] = 0.1
+    two[26:29] = 0.1
+    brain = np.ones(tissue.shape, bool)
+    steep = realism_texture.sharpness(one, brain, brain)
+    soft = realism_texture.sharpness(ndimage.gaussian_filter1d(one, 1.0, axis=0), brain, brain)
+    twice = realism_texture.sharpness(two, brain, brain)
+    assert soft["edge_csf_p90"] < 0.8 * steep["edge_csf_p90"]
+    assert twice["csf_edge_share"] > 1.5 * steep["csf_edge_share"]
+    assert twice["edge_csf_p90"] == pytest.approx(steep["edge_csf_p90"])
