@@ -66,7 +66,7 @@ def sharpness(img: np.ndarray, brain: np.ndarray, nawm: np.ndarray) -> dict[str,
     NAWM): how much open sulcal and ventricular CSF the eye meets; ``edge_csf_p90``: the
     90th percentile gradient of those voxels only: how steep the step from CSF to tissue is,
     apart from how much of it there is (the real 3D scans' steepest edges nearly all lie there,
-    and ``edge_p90`` mixes the two; round 32). Through the slices:
+    and ``edge_p90`` mixes the two; added after round 31). Through the slices:
     ``noise_corr_z`` is ``noise_corr`` between neighbours along Z, ``edge_z_x`` the 90th
     percentile of the Z gradient over that of the X gradient (2D acquisitions with thick axial
     slices, resampled to 1 mm, are smooth along Z: high ``noise_corr_z``, ``edge_z_x`` < 1);
