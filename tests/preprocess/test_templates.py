@@ -56,3 +56,18 @@ def test_derived_regions_agree_with_atlas(shared_data) -> None:
     ours = regions == 3
     assert (ours & juxta).sum() / ours.sum() > 0.45
     assert set(np.unique(regions)) == {0, 1, 2, 3, 4}
+
+
+def test_old_cache_versions_are_pruned_and_newer_ones_kept(tmp_path) -> None:
+    names = [
+        "synth_template_1mm_v21.npz",  # older: removed
+        "synth_template_2mm_v22.npz",  # older, another grid: removed
+        "synth_template_1mm_v23.npz",  # current: kept
+        "synth_template_1mm_v24.npz",  # a newer install's: kept
+        "mcdonald_regions_v1.npz",  # another cache: not this prefix
+    ]
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    removed = templates.prune_old_versions(tmp_path, "synth_template_", 23)
+    assert sorted(p.name for p in removed) == names[:2]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[2:])

@@ -251,3 +251,16 @@ def test_a_coarse_voxel_opens_by_the_share_itself(monkeypatch: pytest.MonkeyPatc
     gm, csf, sulci = _line_slab(1)
     _, opened = open_sulci(gm, csf, sulci, sulcal_core(sulci), 3.0, 0.4, np.random.default_rng(3))
     np.testing.assert_allclose(opened[:, 8, 8], 0.4 * sulci[:, 8, 8], atol=1e-6)
+
+
+def test_storing_a_template_prunes_the_older_cache_versions(tmp_path, monkeypatch) -> None:
+    from mslesion.synth import anatomy
+
+    tpl = mni_template(3.0)
+    monkeypatch.setattr(anatomy, "default_cache_dir", lambda: tmp_path)
+    stale = tmp_path / "synth_template_1mm_v1.npz"
+    stale.write_bytes(b"x")
+    anatomy._store_cached(tpl)
+    assert not stale.exists()
+    assert anatomy._cache_file(3.0).is_file()
+    assert anatomy._load_cached(3.0) is not None

@@ -176,6 +176,23 @@ def default_cache_dir() -> Path:
     return Path.home() / ".cache" / "mslesion"
 
 
+def prune_old_versions(cache_dir: Path, prefix: str, current: int) -> list[Path]:
+    """Delete ``{prefix}*_v{N}.npz`` files with ``N < current`` from ``cache_dir``: a cache
+    whose version moved on is never read again, and a 1 mm synthesis template is ~350 MB.
+    Newer versions stay (another install may share the folder). Best effort; returns the
+    paths removed."""
+    removed = []
+    for path in sorted(cache_dir.glob(f"{prefix}*_v*.npz")):
+        version = path.stem.rpartition("_v")[2]
+        if version.isdigit() and int(version) < current:
+            try:
+                path.unlink()
+            except OSError:
+                continue
+            removed.append(path)
+    return removed
+
+
 @lru_cache(maxsize=1)
 def region_map(cache_dir: Path | None = None) -> np.ndarray:
     """McDonald location classes on the 1 mm model grid: uint8 (182, 218, 182).

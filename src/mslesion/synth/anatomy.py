@@ -16,7 +16,7 @@ from scipy import ndimage
 
 from mslesion.preprocess.templates import MNI_AFFINE as MNI_AFFINE_1MM
 from mslesion.preprocess.templates import MNI_SHAPE as MNI_SHAPE_1MM
-from mslesion.preprocess.templates import default_cache_dir, template_on_grid
+from mslesion.preprocess.templates import default_cache_dir, prune_old_versions, template_on_grid
 from mslesion.synth.folding import (
     FOLDING_SEED,
     cortical_band,
@@ -502,7 +502,8 @@ def _store_cached(tpl: Template) -> None:
         ):
             np.savez(fh, **{k: getattr(tpl, k) for k in _FIELDS})
     except OSError:
-        pass
+        return
+    prune_old_versions(default_cache_dir(), "synth_template_", _CACHE_VERSION)
 
 
 @functools.lru_cache(maxsize=4)
