@@ -288,3 +288,16 @@ def test_slice_positions_are_absolute_so_a_box_sees_the_volume_s_slices() -> Non
     np.testing.assert_allclose(np.diff(whole), 3.7)
     # every slice of the box is one of the volume's
     assert np.abs(boxed[:, None] - whole[None, :]).min(axis=1).max() < 1e-9
+
+
+def test_3d_acquisitions_open_their_sulci_by_a_share_of_the_draw() -> None:
+    # round 32: a 3D case's CSF steps are sharpened, which darkens more voxels; its sulci open
+    # SULCI_OPEN_3D of the draw, a 2D case's the whole draw, from the same random numbers
+    from mslesion.synth.flair import SULCI_OPEN, SULCI_OPEN_3D
+
+    draws = [Contrast.draw(np.random.default_rng(seed)) for seed in range(80)]
+    two_d = [c.sulci_open for c in draws if c.through_plane_mm > 0]
+    three_d = [c.sulci_open for c in draws if c.through_plane_mm == 0]
+    assert SULCI_OPEN[0] <= min(two_d) and max(two_d) <= SULCI_OPEN[1]
+    assert SULCI_OPEN_3D * SULCI_OPEN[0] <= min(three_d)
+    assert max(three_d) <= SULCI_OPEN_3D * SULCI_OPEN[1] < SULCI_OPEN[1] - 0.1

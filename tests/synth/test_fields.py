@@ -142,3 +142,23 @@ def test_sharpening_steepens_edges_inside_and_leaves_no_rim_at_the_brain_edge() 
     assert out[19, 20, 20] < 0.9 and out[20, 20, 20] > 2.1
     np.testing.assert_allclose(out[13, 20, 20], 1.0, atol=1e-3)
     np.testing.assert_allclose(out[26, 20, 20], 2.0, atol=1e-3)
+
+
+def test_csf_step_sharpening_steepens_only_the_steps_next_to_csf() -> None:
+    from mslesion.synth.fields import sharpen_csf_steps, sharpen_inside
+
+    shape = (40, 40, 40)
+    brain = np.zeros(shape, bool)
+    brain[5:35, 5:35, 5:35] = True
+    img = np.where(brain, 1.0, 0.0).astype(np.float32)
+    img[5:35, 5:35, 12:14] = 0.2  # a sheet of CSF (dark: < 0.6 x the median 1.0)
+    img[5:35, 5:35, 24:35] = 1.3  # a grey/white step, far from the CSF
+    out = sharpen_csf_steps(img, brain, 1.0, 1.0)
+    both = sharpen_inside(img, brain, 1.0, 1.0)
+    # the CSF darkens and the tissue beside it brightens, as a full unsharp mask would
+    assert out[20, 20, 12] < 0.2 - 0.05 and out[20, 20, 14] > 1.0 + 0.05
+    np.testing.assert_allclose(out[20, 20, 11:15], both[20, 20, 11:15])
+    # two voxels from the CSF and at the grey/white step nothing moves
+    np.testing.assert_array_equal(out[20, 20, 15:35], img[20, 20, 15:35])
+    assert not np.allclose(both[20, 20, 23:25], img[20, 20, 23:25])
+    np.testing.assert_array_equal(out[~brain], 0.0)

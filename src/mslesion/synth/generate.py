@@ -31,9 +31,11 @@ from mslesion.synth.config import SynthCase, SynthConfig
 from mslesion.synth.deep_grey import DeepGrey, deep_grey_weights
 from mslesion.synth.fields import (
     SHARPEN_3D,
+    SHARPEN_CSF_3D,
     SHARPEN_SIGMA_VOX,
     one_blas_thread,
     random_sampling_grid,
+    sharpen_csf_steps,
     sharpen_inside,
     warp_linear,
     warp_nearest,
@@ -152,8 +154,10 @@ def _fissure_weight(voxel_size_mm: float) -> tuple[float, np.ndarray]:
 #: steep as the real 3D scans' again; the same draws); 35: round 31 (a sulcus opens from its
 #: middle out, a thin sheet of pure CSF, template cache 23; sulci opened 0.4-0.75, their
 #: fundus 0.8 of their mouth instead of 0.3; 3D sharpening 0.8, 3D noise 1.55 x 1 / snr
-#: instead of 1.8; the same draws, lesions placed anew in the new allowed region).
-GENERATOR_VERSION = 35
+#: instead of 1.8; the same draws, lesions placed anew in the new allowed region); 36: round
+#: 32 (3D cases only: a second sharpening on the voxels next to CSF, their sulci opened 0.55 x
+#: the draw; 2D cases byte-identical, 3D lesions placed anew where the sulci moved).
+GENERATOR_VERSION = 36
 
 
 def _finalize(
@@ -290,6 +294,7 @@ def _generate_case(seed: int, config: SynthConfig) -> SynthCase:
     if not contrast.two_d:  # (what the warp blurred; within the brain's box, where it is)
         box = brain_box(brain, (3, 3, 3))
         img[box] = sharpen_inside(img[box], brain[box], SHARPEN_3D, SHARPEN_SIGMA_VOX)
+        img[box] = sharpen_csf_steps(img[box], brain[box], SHARPEN_CSF_3D, SHARPEN_SIGMA_VOX)
 
     canvas = LesionCanvas.empty(tpl.shape)
     ctx = PlacementContext(labels == ALLOWED, sampling, tpl, v)
