@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -38,6 +39,21 @@ def _run_synergynet(cfg: object, run_dir: Path) -> Path:
             None, f"the SynergyNet recipe is not available in this install ({exc})"
         ) from exc
     return train_synergynet_run(cfg, run_dir)
+
+
+def _prepare(cfg: Any, run_dir: Path, workers: int) -> None:
+    from mslesion.cli.common import console, progress
+    from mslesion.train.loop import gather_cases, resolve_cache_dir
+    from mslesion.train.prepare import prepare_cache
+
+    if cfg.recipe == "synergynet":
+        raise ConfigError("--prepare-only: the synergynet recipe is not supported yet")
+    cache_dir = resolve_cache_dir(cfg, run_dir)
+    if cache_dir is None:
+        raise ConfigError("--prepare-only: data.cache_dir is null, so there is no cache to fill")
+    with progress() as bar:
+        count = prepare_cache(cfg, gather_cases(cfg.data.paths), cache_dir, workers, bar)
+    console.print(f"[green]cache ready[/]: {count} volumes in {cache_dir}")
 
 
 def register(app: typer.Typer) -> None:
@@ -81,6 +97,15 @@ def register(app: typer.Typer) -> None:
         ),
         device: str | None = typer.Option(None, "--device", help="auto, cpu or cuda."),
         recipe: str | None = typer.Option(None, "--recipe", help="fsh (default) or synergynet."),
+        prepare_only: bool = typer.Option(
+            False,
+            "--prepare-only",
+            help="Only fill data.cache_dir with every volume the config's runs (all folds) "
+            "read, then stop: runs started side by side afterwards just read it.",
+        ),
+        workers: int = typer.Option(
+            1, "--workers", help="With --prepare-only: processes that build the volumes."
+        ),
     ) -> None:
         """Train a segmentation model on patches; validate on whole volumes each epoch.
 
@@ -123,6 +148,9 @@ def register(app: typer.Typer) -> None:
             if value is not None:
                 _set(raw, key, value)
         cfg = config_from_dict(raw, list(set_))
+        if prepare_only:
+            _prepare(cfg, run_dir, workers)
+            return
 
         if cfg.recipe == "synergynet":
             # The SynergyNet trainer reads its own section for the model and schedule; the

@@ -45,12 +45,9 @@ from mslesion.synth.fields import limit_blas_threads
 from mslesion.train import checkpointing as ckpt_io
 from mslesion.train.budget import next_epoch_patches
 from mslesion.train.config import TrainConfig, dump_config
+from mslesion.train.prepare import synthetic_train_seeds, synthetic_val_seeds
 from mslesion.train.schedulers import build_scheduler, step_scheduler
 from mslesion.train.splits import split_by_subjects, split_fold, split_fraction
-
-# Synthetic validation volumes (used only when no real case is held out) take seeds far from
-# the training ones so the two never coincide.
-_VAL_SYNTH_OFFSET = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -176,12 +173,9 @@ def load_volumes(
     jobs: list[tuple[str, Any]] = [("train", c) for c in train_cases] + [
         ("val", c) for c in val_cases
     ]
-    jobs += [("train", cfg.seed + k) for k in range(cfg.data.synthetic)]
-    if not val_cases and cfg.data.synthetic:
-        jobs += [
-            ("val", cfg.seed + _VAL_SYNTH_OFFSET + k)
-            for k in range(max(1, cfg.data.synthetic // 4))
-        ]
+    jobs += [("train", seed) for seed in synthetic_train_seeds(cfg)]
+    if not val_cases:
+        jobs += [("val", seed) for seed in synthetic_val_seeds(cfg)]
     task = progress.add_task("loading volumes", total=len(jobs)) if progress else None
     train, val = [], []
     for side, job in jobs:
