@@ -62,7 +62,9 @@ def test_two_gloo_ranks_hold_identical_weights(tmp_path: Path, make_config) -> N
         args=(2, _free_port(), cfg, str(run), str(tmp_path)),
         nprocs=2,
         join=True,
-        start_method="fork",
+        # forked children of a process that has initialised CUDA (the GPU tests before this
+        # one, on a GPU machine) fail in the optimizer's CUDA check: spawn them there
+        start_method="spawn" if torch.cuda.is_initialized() else "fork",
     )
     w0 = torch.load(tmp_path / "rank0.pt")
     w1 = torch.load(tmp_path / "rank1.pt")
