@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 
 from mslesion.errors import ConfigError, InputError
+
+if TYPE_CHECKING:
+    from mslesion.train.config import TrainConfig
 
 
 def _set(raw: dict, dotted: str, value: object) -> None:
@@ -41,7 +44,7 @@ def _run_synergynet(cfg: object, run_dir: Path) -> Path:
     return train_synergynet_run(cfg, run_dir)
 
 
-def _prepare(cfg: Any, run_dir: Path, workers: int) -> None:
+def _prepare(cfg: TrainConfig, run_dir: Path, workers: int) -> None:
     from mslesion.cli.common import console, progress
     from mslesion.train.loop import gather_cases, resolve_cache_dir
     from mslesion.train.prepare import prepare_cache
