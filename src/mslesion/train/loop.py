@@ -32,9 +32,7 @@ from mslesion.data.dataset import (
     SamplingSettings,
     VolumeData,
     attach_indices,
-    load_case,
     plan_epoch,
-    synthetic_volume,
 )
 from mslesion.errors import ConfigError, InputError
 from mslesion.io.atomic import write_text_atomic
@@ -45,7 +43,7 @@ from mslesion.synth.fields import limit_blas_threads
 from mslesion.train import checkpointing as ckpt_io
 from mslesion.train.budget import next_epoch_patches
 from mslesion.train.config import TrainConfig, dump_config
-from mslesion.train.prepare import synthetic_train_seeds, synthetic_val_seeds
+from mslesion.train.prepare import load_volume, synthetic_train_seeds, synthetic_val_seeds
 from mslesion.train.schedulers import build_scheduler, step_scheduler
 from mslesion.train.splits import split_by_subjects, split_fold, split_fraction
 
@@ -169,7 +167,6 @@ def load_volumes(
     progress: Any = None,
 ) -> tuple[list[VolumeData], list[VolumeData]]:
     """Real and synthetic training volumes, and validation volumes (real, else synthetic)."""
-    prep = PreprocessSettings(cfg.data.normalization, cfg.data.percentiles)
     jobs: list[tuple[str, Any]] = [("train", c) for c in train_cases] + [
         ("val", c) for c in val_cases
     ]
@@ -179,11 +176,7 @@ def load_volumes(
     task = progress.add_task("loading volumes", total=len(jobs)) if progress else None
     train, val = [], []
     for side, job in jobs:
-        if isinstance(job, Case):
-            vol = load_case(job, prep, cache_dir)
-        else:
-            vol = synthetic_volume(int(job), cfg.data.synth, prep, cache_dir)
-        (train if side == "train" else val).append(vol)
+        (train if side == "train" else val).append(load_volume(job, cfg, cache_dir))
         if progress:
             progress.advance(task)
     if not train:

@@ -13,7 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from mslesion.data.dataset import PreprocessSettings, load_case, synthetic_volume
+from mslesion.data.dataset import PreprocessSettings, VolumeData, load_case, synthetic_volume
 from mslesion.errors import ConfigError
 from mslesion.io.cases import Case
 from mslesion.train.config import TrainConfig
@@ -35,12 +35,17 @@ def synthetic_val_seeds(cfg: TrainConfig) -> list[int]:
     return [cfg.seed + VAL_SYNTH_OFFSET + k for k in range(max(1, cfg.data.synthetic // 4))]
 
 
-def _fill(job: Case | int, cfg: TrainConfig, cache_dir: Path) -> None:
+def load_volume(job: Case | int, cfg: TrainConfig, cache_dir: Path | None) -> VolumeData:
+    """One volume of a run: a real case, or the synthetic volume of seed ``job``; read from
+    ``cache_dir`` when it holds it, else built (and stored there, unless it is None)."""
     prep = PreprocessSettings(cfg.data.normalization, cfg.data.percentiles)
     if isinstance(job, Case):
-        load_case(job, prep, cache_dir)
-    else:
-        synthetic_volume(job, cfg.data.synth, prep, cache_dir)
+        return load_case(job, prep, cache_dir)
+    return synthetic_volume(int(job), cfg.data.synth, prep, cache_dir)
+
+
+def _fill(job: Case | int, cfg: TrainConfig, cache_dir: Path) -> None:
+    load_volume(job, cfg, cache_dir)  # (nothing sent back from the worker but completion)
 
 
 def prepare_cache(
