@@ -133,3 +133,38 @@ def test_existing_output_is_refused_before_work(dataset: Path) -> None:
     with pytest.raises(OutputExistsError):
         run_evaluation(spec(dataset))
     assert (dataset / "o/summary.md").read_text() == "keep"
+
+
+def test_dataset_truth_pairs_with_segment_names(tmp_path: Path) -> None:
+    """open_ms_data names every mask GOLD_STANDARD_...: by file name the masks can only be told
+    apart by folder, yet `segment` writes <patient>_lesion_mask; a mask-only patient (no FLAIR,
+    so no prediction) is left out with a note instead of failing the pairing."""
+    real = tmp_path / "real"
+    truths = {"patient01": box((2, 2, 2), 4), "patient02": box((8, 8, 8), 5)}
+    for name, mask in truths.items():
+        save(real / name / "FLAIR_preprocessed.nii.gz", mask.astype(np.float32) + 0.5)
+        save(real / name / "GOLD_STANDARD_reg.nii.gz", mask)
+    save(real / "patient03" / "GOLD_STANDARD_reg.nii.gz", box((1, 1, 1), 3))
+    save(tmp_path / "pred/patient01_lesion_mask.nii.gz", truths["patient01"])
+    save(tmp_path / "pred/patient02_lesion_mask.nii.gz", np.zeros((16, 16, 16), np.uint8))
+    result = mslesion("pred", "real", "-o", "out/m.csv", "--figures", "figs", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "1 item(s) left out" in result.stderr
+    with (tmp_path / "out/m.csv").open() as fh:
+        dice = {r["case"]: float(r["dice"]) for r in csv.DictReader(fh)}
+    assert dice == {"patient01": 1.0, "patient02": 0.0}
+    # the dataset's own FLAIRs feed the triptychs when --flair is not given
+    assert (tmp_path / "figs/patient01_pred_triptych.png").exists()
+
+
+def test_dataset_truth_still_names_a_missing_prediction(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    for name in ("patient01", "patient02"):
+        save(real / name / "FLAIR_preprocessed.nii.gz", np.ones((16, 16, 16), np.float32))
+        save(real / name / "GOLD_STANDARD_reg.nii.gz", box((2, 2, 2), 4))
+    save(tmp_path / "pred/patient01_lesion_mask.nii.gz", box((2, 2, 2), 4))
+    save(tmp_path / "pred/patient07_lesion_mask.nii.gz", box((2, 2, 2), 4))
+    result = mslesion("pred", "real", "-o", "m.csv", cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "patient02" in lines[0], result.stderr

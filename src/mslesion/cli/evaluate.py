@@ -89,16 +89,78 @@ class CaseFiles:
     flair: Path | None
 
 
-def collect_cases(spec: RunSpec) -> list[CaseFiles]:
-    """Pair every truth case with its predictions and optional files, or raise InputError."""
-    from mslesion.metrics.pairing import format_keys, index_cases, one_for_all, pair_cases
+@dataclass(frozen=True)
+class DatasetTruth:
+    """The lesion masks of a dataset folder, keyed as ``mslesion segment`` names its outputs."""
 
-    truth = index_cases(spec.truth, "truth")
-    keys = list(truth)
-    preds = {
+    masks: dict[str, Path]
+    flairs: dict[str, Path]
+    skipped: int  # what discovery left out, e.g. masks without a FLAIR (nothing to segment)
+
+
+def dataset_truth(path: Path) -> DatasetTruth | None:
+    """Truth of a folder in a dataset layout (``mslesion datasets``), or None if it is not one.
+
+    Needed because file names alone cannot pair a dataset with ``segment``'s outputs: in
+    ``../shared/data/real`` every open_ms_data mask is ``GOLD_STANDARD_....nii.gz``, so by name
+    the masks are keyed by their folder path (``open_ms_data_..._patient19``) while segment
+    writes ``patient19_lesion_mask.nii.gz``.
+    """
+    from mslesion.cli.segment import case_outputs
+    from mslesion.io.datasets import discover
+    from mslesion.metrics.pairing import case_key
+
+    if not path.is_dir():
+        return None
+    try:
+        found = discover(path)
+    except InputError:
+        return None
+    cases = [c for c in found.cases if c.lesion_mask is not None]
+    keys = [case_key(case_outputs(c, path).mask.name) for c in cases]
+    if not cases or len(set(keys)) < len(keys):
+        return None
+    return DatasetTruth(
+        {k: c.lesion_mask for k, c in zip(keys, cases, strict=True) if c.lesion_mask},
+        {k: c.flair for k, c in zip(keys, cases, strict=True)},
+        len(found.skipped),
+    )
+
+
+def _pair_predictions(truth: dict[str, Path], spec: RunSpec) -> dict[str, dict[str, Path]]:
+    from mslesion.metrics.pairing import index_cases, pair_cases
+
+    return {
         m: pair_cases(truth, index_cases(p, "pred"), p, f"prediction of {m!r}")
         for m, p in spec.methods.items()
     }
+
+
+def collect_cases(spec: RunSpec) -> list[CaseFiles]:
+    """Pair every truth case with its predictions and optional files, or raise InputError.
+
+    Files are paired by name; where that fails and the truth is a dataset folder, by the case
+    names ``mslesion segment`` gives that dataset's scans (masks without a FLAIR left out).
+    """
+    from mslesion.cli.common import err_console
+    from mslesion.metrics.pairing import format_keys, index_cases, one_for_all, pair_cases
+
+    truth = index_cases(spec.truth, "truth")
+    dataset_flairs: dict[str, Path] = {}
+    try:
+        preds = _pair_predictions(truth, spec)
+    except InputError:
+        dataset = dataset_truth(spec.truth)
+        if dataset is None:
+            raise
+        truth, dataset_flairs = dataset.masks, dataset.flairs
+        preds = _pair_predictions(truth, spec)
+        if dataset.skipped:
+            err_console.print(
+                f"note: {spec.truth} read as a dataset: {len(truth)} case(s) scored, "
+                f"{dataset.skipped} item(s) left out (`mslesion datasets {spec.truth}` lists them)"
+            )
+    keys = list(truth)
 
     def optional(path: Path | None, role: str, what: str, partial: bool = False) -> dict[str, Path]:
         if path is None:
@@ -108,11 +170,12 @@ def collect_cases(spec: RunSpec) -> list[CaseFiles]:
 
     brain = optional(spec.brain_mask, "brain", "brain mask")
     prob = optional(spec.probabilities, "prob", "probability map")
-    # FLAIR only feeds the figures: cases without one just get no triptych.
+    # FLAIR only feeds the figures: cases without one just get no triptych. A dataset's own
+    # FLAIRs serve when none is given (read only if figures are asked for).
     flair = optional(spec.flair, "flair", "FLAIR", partial=True)
+    if spec.flair is None and spec.outputs.figures is not None:
+        flair = dataset_flairs
     if spec.flair is not None and len(flair) < len(keys):
-        from mslesion.cli.common import err_console
-
         lacking = [k for k in keys if k not in flair]
         err_console.print(
             f"note: no FLAIR (no triptych) for {len(lacking)} case(s): {format_keys(lacking)}"
