@@ -7,11 +7,14 @@ never on both sides: 4 folds, each holding out one real patient and a quarter of
 cases. The area under the ROC curve on the held-out patches reads 0.5 where the two cannot be
 told apart and 1.0 where every patch gives itself away; it is printed pooled, per fold, per
 acquisition (2D / 3D scans against the synthetic cases drawn as such), per slice orientation
-and per depth below the brain's outline. The PNG shows the held-out patches the observer was
-surest about (synthetic ones it called synthetic: the tells; real ones it called real) and its
-worst mistakes (synthetic patches it took for real).
+and per depth below the brain's outline, as the mean over ``--repeats`` draws of patches and
+observers (the 3D folds, one real scan each, move by up to ~0.1 between draws). The PNG shows
+the first draw's held-out patches the observer was surest about (synthetic ones it called
+synthetic: the tells; real ones it called real) and its worst mistakes (synthetic patches it
+took for real).
 
     MSLESION_DATA=../shared/data python benchmarks/realism_observer.py --n 8 --png observer.png
+    (~75 s per repeat on 2 CPU cores; 3 repeats by default)
 
 Every scan is divided by its brain median first, so a global intensity scale is no tell. The
 observer sees patches, not whole slices: it reads texture, edges, local contrast and the local
@@ -274,17 +277,17 @@ def figure(patches: Patches, label: np.ndarray, score: np.ndarray, path: Path) -
     plt.close(fig)
 
 
-def report(
+def auc_rows(
     patches: Patches,
     label: np.ndarray,
     score: np.ndarray,
     fold: np.ndarray,
     kind: np.ndarray,
     fold_names: list[str],
-) -> list[str]:
-    """Lines of held-out AUCs, each within a fold (one observer, one real patient against the
-    synthetic cases of its acquisition), then averaged over the folds: overall, per fold, per
-    acquisition, per orientation and per depth band. Per patch: ``label`` (synthetic?),
+) -> dict[str, list[float]]:
+    """Held-out AUCs by row name, each within a fold (one observer, one real patient against
+    the synthetic cases of its acquisition), then averaged over the folds: overall, per fold,
+    per acquisition, per orientation and per depth band. Per patch: ``label`` (synthetic?),
     ``score``, ``fold``, ``kind`` (acquisition)."""
 
     def auc(select: np.ndarray) -> float:
@@ -292,31 +295,40 @@ def report(
 
     folds = np.unique(fold)
 
-    def mean_over_folds(select: np.ndarray, which: np.ndarray = folds) -> str:
+    def mean_over_folds(select: np.ndarray, which: np.ndarray = folds) -> float:
         values = [auc(select & (fold == k)) for k in which]
         values = [v for v in values if np.isfinite(v)]
-        return f"{np.mean(values):.3f}" if values else "-"
+        return float(np.mean(values)) if values else float("nan")
 
     everything = np.ones(len(label), bool)
-    lines = [f"{'AUC (mean of folds)':<30}{mean_over_folds(everything)}   (0.5: cannot tell)"]
-    lines.append(
-        f"{'AUC per fold':<30}" + ", ".join(f"{fold_names[k]} {auc(fold == k):.3f}" for k in folds)
-    )
+    rows = {"AUC (mean of folds)": [mean_over_folds(everything)]}
+    rows["AUC per fold " + " / ".join(fold_names[k] for k in folds)] = [
+        auc(fold == k) for k in folds
+    ]
     for acquisition in ("2D", "3D"):
         mine = [k for k in folds if np.any((fold == k) & ~label & (kind == acquisition))]
-        lines.append(
-            f"{'AUC ' + acquisition + ' folds':<30}{mean_over_folds(everything, np.asarray(mine))}"
-        )
-    lines.append(
-        f"{'AUC sag / cor / ax':<30}"
-        + " / ".join(mean_over_folds(patches.orientation == a) for a in range(3))
-    )
-    bands = [
+        rows[f"AUC {acquisition} folds"] = [mean_over_folds(everything, np.asarray(mine))]
+    rows["AUC sag / cor / ax"] = [mean_over_folds(patches.orientation == a) for a in range(3)]
+    names = " / ".join(f"{lo}-{hi}" if hi < 200 else f">{lo}" for lo, hi in DEPTH_BANDS_MM)
+    rows[f"AUC depth {names} mm"] = [
         mean_over_folds((patches.depth_mm >= lo) & (patches.depth_mm < hi))
         for lo, hi in DEPTH_BANDS_MM
     ]
-    names = " / ".join(f"{lo}-{hi}" if hi < 200 else f">{lo}" for lo, hi in DEPTH_BANDS_MM)
-    lines.append(f"{'AUC depth ' + names + ' mm':<30}" + " / ".join(bands))
+    return rows
+
+
+def format_rows(repeats: list[dict[str, list[float]]]) -> list[str]:
+    """One line per row: each value's mean over the repeats, with [min-max] when there are
+    several."""
+    lines = []
+    for name in repeats[0]:
+        values = np.array([r[name] for r in repeats])  # (repeats, values)
+        cells = [
+            f"{np.nanmean(v):.3f}"
+            + (f" [{np.nanmin(v):.2f}-{np.nanmax(v):.2f}]" if len(v) > 1 else "")
+            for v in values.T
+        ]
+        lines.append(f"{name:<44} " + " / ".join(cells))
     return lines
 
 
@@ -328,6 +340,7 @@ def main() -> None:
     )
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0, help="patch sampling and training")
+    parser.add_argument("--repeats", type=int, default=3, help="seeds seed, seed+1, ...")
     parser.add_argument("--png", type=Path, default=Path("docs/figures/realism_observer.png"))
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
@@ -354,34 +367,41 @@ def main() -> None:
         subjects.append(f"seed{seed}")
     real_subjects = sorted({s for s, y in zip(subjects, synthetic, strict=True) if not y})
     fold_of_scan = assign_folds(subjects, synthetic, kinds)
-    patches = gather(scans, args.per_orientation, seed=args.seed)
-    del scans
-    synthetic_scan = np.asarray(synthetic)
+    synthetic_scan, kind_scan = np.asarray(synthetic), np.asarray(kinds)
     t1 = time.perf_counter()
-    kind_scan = np.asarray(kinds)
-    score = cross_validate(
-        patches, synthetic_scan, kind_scan, fold_of_scan, args.epochs, args.seed, args.device
-    )
+    # each repeat draws its own patches and trains its own observers: the AUC moves by a few
+    # hundredths between them (most in the 3D folds, one real scan each)
+    repeats, first = [], None
+    for seed in range(args.seed, args.seed + args.repeats):
+        patches = gather(scans, args.per_orientation, seed=seed)
+        score = cross_validate(
+            patches, synthetic_scan, kind_scan, fold_of_scan, args.epochs, seed, args.device
+        )
+        label = synthetic_scan[patches.scan]
+        folds = fold_of_scan[patches.scan]
+        repeats.append(
+            auc_rows(patches, label, score, folds, kind_scan[patches.scan], real_subjects)
+        )
+        first = first or (patches, label, score)
     t2 = time.perf_counter()
-    label = synthetic_scan[patches.scan]
-    kind = kind_scan[patches.scan]
+    patches, label, score = first
     print(
-        f"{len(label)} patches of {PATCH}x{PATCH} mm: {int((~label).sum())} real "
+        f"{len(label)} patches of {PATCH}x{PATCH} mm per repeat: {int((~label).sum())} real "
         f"({len(real_subjects)} patients, {int((~synthetic_scan).sum())} scans), "
         f"{int(label.sum())} synthetic ({args.n} cases); {len(real_subjects)} folds, "
-        f"{args.epochs} epochs"
+        f"{args.epochs} epochs, {args.repeats} repeat(s) (seeds {args.seed}-"
+        f"{args.seed + args.repeats - 1}; mean [min-max]); 0.5: cannot tell them apart"
     )
-    folds = fold_of_scan[patches.scan]
-    for line in report(patches, label, score, folds, kind, real_subjects):
+    for line in format_rows(repeats):
         print(line)
     per_scan = [
         f"{subjects[i]}{'' if synthetic[i] else ' (real)'} [{real_subjects[fold_of_scan[i]]}] "
         f"{np.mean(score[patches.scan == i]):.2f}"
         for i in range(len(synthetic))
     ]
-    print("mean p(synthetic) per scan: " + ", ".join(per_scan))
+    print("mean p(synthetic) per scan, first repeat: " + ", ".join(per_scan))
     figure(patches, label, score, args.png)
-    print(f"figure: {args.png}; data {t1 - t0:.0f} s, observers {t2 - t1:.0f} s ({args.device})")
+    print(f"figure: {args.png} (first repeat); data {t1 - t0:.0f} s, observers {t2 - t1:.0f} s")
 
 
 if __name__ == "__main__":

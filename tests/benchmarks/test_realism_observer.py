@@ -83,3 +83,26 @@ def test_observer_tells_a_difference_and_only_a_difference(blur: float, expect_a
     label = synthetic[patches.scan]
     auc = ro.roc_auc(score[~label], score[label])
     assert (auc > 0.9) if expect_apart else (0.3 < auc < 0.7), auc
+
+
+def test_auc_rows_compare_within_folds_and_format_repeats() -> None:
+    rng = np.random.default_rng(0)
+    n = 400
+    patches = ro.Patches(
+        images=np.zeros((n, ro.PATCH, ro.PATCH), np.float32),
+        scan=np.zeros(n, np.int64),
+        orientation=np.arange(n) % 3,
+        depth_mm=rng.uniform(0, 40, n).astype(np.float32),
+    )
+    label = np.arange(n) % 2 == 1
+    fold = (np.arange(n) // 2) % 2
+    kind = np.where(fold == 0, "2D", "3D")
+    # fold 1 separates perfectly; fold 0 is all ties (0.5). Pooled over folds this would read
+    # neither: the rows average within-fold AUCs.
+    score = np.where(fold == 1, label.astype(np.float32), 0.5)
+    rows = ro.auc_rows(patches, label, score, fold, kind, ["a", "b"])
+    assert rows["AUC (mean of folds)"] == [0.75]
+    assert rows["AUC per fold a / b"] == [0.5, 1.0]
+    assert rows["AUC 2D folds"] == [0.5] and rows["AUC 3D folds"] == [1.0]
+    lines = ro.format_rows([rows, {**rows, "AUC (mean of folds)": [0.85]}])
+    assert lines[0].split()[-2:] == ["0.800", "[0.75-0.85]"]

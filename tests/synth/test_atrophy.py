@@ -178,3 +178,43 @@ def test_the_medial_cortex_opens_and_atrophies_less(monkeypatch: pytest.MonkeyPa
     # (seed 3 at 3 mm: 786 dark voxels there without the calm, 480 with it)
     assert dark(cases[True], calm) < 0.85 * dark(cases[False], calm)
     assert dark(cases[True], far) == pytest.approx(dark(cases[False], far), rel=0.01)
+
+
+def test_the_fissure_opens_to_a_drawn_width_where_the_midline_is_fissure() -> None:
+    shape, midline = (21, 40, 24), 10.0
+    gm = np.full(shape, 0.8, np.float32)
+    csf = np.full(shape, 0.1, np.float32)
+    weight = np.zeros(shape[1:], np.float32)
+    weight[:, :12] = 1.0  # fissure below z = 12 only (above it something crosses the midline)
+    new_gm, new_csf = atrophy.open_fissure(gm, csf, midline, weight, 1.0, np.random.default_rng(0))
+    assert np.allclose(new_gm + new_csf, gm + csf)  # GM turns into CSF, nothing else
+    assert np.array_equal(new_gm[:, :, 12:], gm[:, :, 12:])
+    assert np.array_equal(new_gm[:5], gm[:5]) and np.array_equal(new_gm[-5:], gm[-5:])
+    width = (gm - new_gm)[:, :, :12].sum(0) / 0.8  # (Y, Z): opened voxels across the midline
+    lo, hi = atrophy.FISSURE_HALF_MM
+    assert width.min() > 0.2 * 2 * lo
+    assert width.max() < 2 * hi * (1 + 3 * atrophy.FISSURE_HALF_VARIATION) + 1
+    assert width.std() > 0.05  # the width varies along the fissure
+    centre = ((gm - new_gm)[:, :, :12] * np.arange(shape[0])[:, None, None]).sum(0) / (
+        (gm - new_gm)[:, :, :12].sum(0)
+    )
+    assert abs(centre.mean() - midline) < 0.5 and centre.std() > 0.02  # it wanders a little
+    again, _ = atrophy.open_fissure(gm, csf, midline, weight, 1.0, np.random.default_rng(0))
+    assert np.array_equal(again, new_gm)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_only_3d_cases_open_the_fissure(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the real 2D scans' thick slices fill their fissure in (its darkest voxel 0.75 x the brain
+    # median, the 2D cases' 0.70-0.92 without it), so 2D cases keep their bytes
+    from mslesion.synth import generate
+
+    calls = []
+
+    def record(gm, csf, *args):  # noqa: ANN001, ANN202
+        calls.append(args)
+        return gm, csf
+
+    monkeypatch.setattr(generate, "open_fissure", record)
+    case = generate_case(seed, CLEAN)
+    assert len(calls) == (1 if case.acquisition == "3D" else 0)

@@ -24,6 +24,7 @@ from mslesion.synth.atrophy import (
     atrophy_depth_mm,
     cortical_atrophy,
     medial_calm,
+    open_fissure,
     open_sulci,
     sulcal_taper,
 )
@@ -156,8 +157,10 @@ def _fissure_weight(voxel_size_mm: float) -> tuple[float, np.ndarray]:
 #: fundus 0.8 of their mouth instead of 0.3; 3D sharpening 0.8, 3D noise 1.55 x 1 / snr
 #: instead of 1.8; the same draws, lesions placed anew in the new allowed region); 36: round
 #: 32 (3D cases only: a second sharpening on the voxels next to CSF, their sulci opened 0.55 x
-#: the draw; 2D cases byte-identical, 3D lesions placed anew where the sulci moved).
-GENERATOR_VERSION = 36
+#: the draw; 2D cases byte-identical, 3D lesions placed anew where the sulci moved); 37: round
+#: 33 (3D cases only: the interhemispheric fissure opened 0.3-0.9 mm each side of the midline,
+#: wandering, on a stream of its own; 2D cases byte-identical).
+GENERATOR_VERSION = 37
 
 
 def _finalize(
@@ -205,10 +208,13 @@ def _template_image(
     config: SynthConfig,
     contrast: Contrast,
     rng: np.random.Generator,
+    fissure_rng: np.random.Generator,
     rim_mm: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Noise-free FLAIR (WM = 1) and labels (0 / BRAIN / ALLOWED) in template space, (X, Y, Z);
-    ``rim_mm``: the CSF (mm) a loose skull strip keeps beyond the template's brain.
+    ``rim_mm``: the CSF (mm) a loose skull strip keeps beyond the template's brain;
+    ``fissure_rng``: the interhemispheric fissure's own stream (its draws leave the case's
+    other draws where they were).
 
     Rendering before warping means one trilinear warp per sample instead of one per tissue map
     (the warp dominates the cost at 1 mm).
@@ -227,6 +233,8 @@ def _template_image(
         depth *= sulcal_taper(tpl.surface_mm, WIDENING_TAPER)
         depth *= 1 - np.float32(MEDIAL_CALM_ATROPHY) * calm
         gm, csf = cortical_atrophy(gm, csf, tpl.pial_mm, depth, v_mm)
+        if not contrast.two_d:  # (the real 2D scans' thick slices fill their fissure in)
+            gm, csf = open_fissure(gm, csf, *_fissure_weight(v_mm), v_mm, fissure_rng)
     allowed = allowed_region(gm, tpl.wm, csf)
     if config.anatomy == "real":
         from mslesion.synth.real import real_anatomy
@@ -264,6 +272,7 @@ def generate_case(seed: int, config: SynthConfig = SynthConfig()) -> SynthCase: 
 #: Tells the lesions' random stream (placement and core mottle) from the case's main one
 #: (and from the brain mask's, ``skullstrip._STREAM`` 20).
 _LESION_STREAM = 21
+_FISSURE_STREAM = 22
 
 
 def _generate_case(seed: int, config: SynthConfig) -> SynthCase:
@@ -281,7 +290,8 @@ def _generate_case(seed: int, config: SynthConfig) -> SynthCase:
     if config.anatomy != "real":
         cut_mm = cut_radius_mm(seed, config.brain_mask)
         rim_mm = loose_rim_mm(seed, config.brain_mask)
-    image_t, labels_t = _template_image(tpl, config, contrast, rng, rim_mm)
+    fissure_rng = np.random.default_rng((seed, _FISSURE_STREAM))
+    image_t, labels_t = _template_image(tpl, config, contrast, rng, fissure_rng, rim_mm)
     sampling = random_sampling_grid(
         tpl.shape, v, rng, _ventricle_centre(v), config.deform, _fissure_weight(v)
     )
