@@ -382,6 +382,9 @@ def main() -> None:
         repeats.append(
             auc_rows(patches, label, score, folds, kind_scan[patches.scan], real_subjects)
         )
+        # (a line per repeat as it ends: a run cut short by a time limit still leaves these)
+        overall = repeats[-1]["AUC (mean of folds)"][0]
+        print(f"repeat seed {seed}: AUC (mean of folds) {overall:.3f}", flush=True)
         first = first or (patches, label, score)
     t2 = time.perf_counter()
     patches, label, score = first

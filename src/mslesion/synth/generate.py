@@ -272,7 +272,7 @@ def generate_case(seed: int, config: SynthConfig = SynthConfig()) -> SynthCase: 
 #: Tells the lesions' random stream (placement and core mottle) from the case's main one
 #: (and from the brain mask's, ``skullstrip._STREAM`` 20).
 _LESION_STREAM = 21
-_FISSURE_STREAM = 22
+_FISSURE_STREAM = 22  # the interhemispheric fissure's opening (3D cases)
 
 
 def _generate_case(seed: int, config: SynthConfig) -> SynthCase:
