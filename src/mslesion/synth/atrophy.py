@@ -169,8 +169,9 @@ def open_sulci(
 #: wander. The template's fissure, narrowed (``folding.narrow_fissure``), is one voxel of CSF
 #: with cortex right up to it; across the real 3D scans' fissure above the corpus callosum the
 #: voxels beside its darkest one read 0.44-0.50 (patient19) and 0.87-0.88 (patient26) x the
-#: brain median, the synthetic 3D cases' 0.96-1.06: a ruler-straight thin line, the surest
-#: tell of the machine observer (``benchmarks/realism_observer.py``, round 33).
+#: brain median, round 32's synthetic 3D cases' 0.96-1.06: a ruler-straight thin line, the
+#: machine observer's surest tell (``benchmarks/realism_observer.py``); with this, 0.83-0.96
+#: (``benchmarks/realism_fissure.py``; round 33).
 FISSURE_HALF_MM = (0.3, 0.9)
 FISSURE_HALF_VARIATION = 0.5
 FISSURE_WANDER_MM = (0.3, 10.0)
