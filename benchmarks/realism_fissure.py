@@ -57,15 +57,14 @@ def main() -> None:
     args = parser.parse_args()
 
     from mslesion.paths import require_shared_data
-    from mslesion.synth import SynthConfig, generate_case
-    from synth_realism import REAL_3D_SOURCE, load, real_pairs
+    from synth_realism import benchmark_case, load, real_kind, real_pairs
 
     for name, flair, _mask in real_pairs(require_shared_data()):
         image = load(flair)
-        kind = "3D" if REAL_3D_SOURCE in str(flair) else "2D"
-        print(f"{name + ' (real ' + kind + ')':<22}{summary(fissure_rows(image, image > 0))}")
+        label = f"{name} (real {real_kind(flair)})"
+        print(f"{label:<22}{summary(fissure_rows(image, image > 0))}")
     for seed in range(args.n):
-        case = generate_case(seed, SynthConfig(lesion_load="medium" if seed % 2 == 0 else "high"))
+        case = benchmark_case(seed)
         rows = fissure_rows(case.flair, case.brain_mask > 0)
         print(f"{f'seed {seed} ({case.acquisition})':<22}{summary(rows)}")
 

@@ -346,8 +346,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from mslesion.paths import require_shared_data
-    from mslesion.synth import SynthConfig, generate_case
-    from synth_realism import REAL_3D_SOURCE, load, real_pairs
+    from synth_realism import benchmark_case, load, real_kind, real_pairs
 
     t0 = time.perf_counter()
     root = require_shared_data()
@@ -356,11 +355,10 @@ def main() -> None:
         image = load(flair)
         scans.append((image, image > 0))
         synthetic.append(False)
-        kinds.append("3D" if REAL_3D_SOURCE in str(flair) else "2D")
+        kinds.append(real_kind(flair))
         subjects.append(name.split("_")[0])
     for seed in range(args.n):
-        load_ = "medium" if seed % 2 == 0 else "high"
-        case = generate_case(seed, SynthConfig(lesion_load=load_))
+        case = benchmark_case(seed)
         scans.append((case.flair, case.brain_mask > 0))
         synthetic.append(True)
         kinds.append(case.acquisition)

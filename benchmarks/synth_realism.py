@@ -252,6 +252,18 @@ def brain_histogram(img: np.ndarray, at: dict[str, np.ndarray], lesions: np.ndar
 REAL_3D_SOURCE = "open_ms_data"
 
 
+def real_kind(flair: str | Path) -> str:
+    """Acquisition of a real scan by its source: "3D" (open_ms_data) or "2D" (MSLesSeg)."""
+    return "3D" if REAL_3D_SOURCE in str(flair) else "2D"
+
+
+def benchmark_case(seed: int, deform: bool = True):  # noqa: ANN201 (a SynthCase)
+    """Synthetic case ``seed`` of the realism benchmarks: 1 mm, even seeds at medium lesion
+    load, odd ones at high load."""
+    load = "medium" if seed % 2 == 0 else "high"
+    return generate_case(seed, SynthConfig(lesion_load=load, deform=deform))
+
+
 #: Rows also shown split by acquisition (the real 2D and 3D scans differ most in these).
 SPLIT_BY_ACQUISITION = (
     "gm_wm",
@@ -370,7 +382,7 @@ def main() -> None:
         img, mask = load(flair), load(mask_path) > 0
         regions, info, transform = regions_of(img)
         real_c.append({**contrast_stats(img, mask, regions, real_inside), **info})
-        real_kinds.append("3D" if REAL_3D_SOURCE in str(flair) else "2D")
+        real_kinds.append(real_kind(flair))
         real_masks.append("tight" if REAL_3D_SOURCE in str(flair) else "loose")
         real_h.append(brain_histogram(img, regions, mask))
         real_l.append(lesion_stats(mask, regions, real_large))
@@ -392,8 +404,7 @@ def main() -> None:
     syn_inside: list[np.ndarray] = []
     synth_first: dict[str, tuple[str, np.ndarray]] = {}
     for i in range(args.n):
-        lesion_load = "medium" if i % 2 == 0 else "high"
-        case = generate_case(i, SynthConfig(lesion_load=lesion_load, deform=not args.undeformed))
+        case = benchmark_case(i, deform=not args.undeformed)
         mask = case.lesion_mask > 0
         regions, info, _ = regions_of(case.flair)
         syn_c.append({**contrast_stats(case.flair, mask, regions, syn_inside), **info})

@@ -63,7 +63,7 @@ if [ "$mode" = train ]; then
   for g in "${gens[@]}"; do
     name=${g%%=*}
     $py -m mslesion train $config --data "$out/syn_$name" --prepare-only \
-      --workers "${WORKERS:-5}" --set data.cache_dir="$out/cache" > "$out/prepare_$name.log" 2>&1 &
+      --workers "$workers" --set data.cache_dir="$out/cache" > "$out/prepare_$name.log" 2>&1 &
   done
   wait
   for g in "${gens[@]}"; do
