@@ -9,7 +9,16 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from mslesion.synth.acquisition import acquire, lerp_z, rician_noise, slice_positions
+from mslesion.synth.acquisition import (
+    SLICE_PITCH_DEG,
+    SLICE_ROLL_DEG,
+    acquire,
+    lerp_z,
+    place_slices,
+    rician_noise,
+    slice_positions,
+    slice_shift,
+)
 from mslesion.synth.flair import Contrast
 
 SHAPE = (40, 40, 40)
@@ -128,9 +137,17 @@ def test_each_case_draws_one_resolution_for_x_and_y() -> None:
 
 
 # (at 0.5 mm a 1.5 mm blur along Y reaches 8 voxels: the box must widen along Y with it)
-@pytest.mark.parametrize(("voxel_mm", "phase_blur_mm"), [(1.0, 0.8), (0.5, 1.5)])
+# (oblique slices are tilted about the volume's centre, not the box's)
+@pytest.mark.parametrize(
+    ("voxel_mm", "phase_blur_mm", "pitch_deg", "roll_deg"),
+    [(1.0, 0.8, 0.0, 0.0), (0.5, 1.5, 0.0, 0.0), (1.0, 0.8, 11.0, -1.8)],
+)
 def test_working_on_the_brain_box_changes_nothing_inside_the_brain(
-    monkeypatch: pytest.MonkeyPatch, voxel_mm: float, phase_blur_mm: float
+    monkeypatch: pytest.MonkeyPatch,
+    voxel_mm: float,
+    phase_blur_mm: float,
+    pitch_deg: float,
+    roll_deg: float,
 ) -> None:
     from mslesion.synth import acquisition
 
@@ -147,6 +164,8 @@ def test_working_on_the_brain_box_changes_nothing_inside_the_brain(
         interp_mm=0.7,
         through_plane_mm=1.6,
         slice_spacing_mm=3.5,
+        slice_pitch_deg=pitch_deg,
+        slice_roll_deg=roll_deg,
     )
     # (the slices' offset is a draw: the same seed for both)
     boxed = acquire(img.copy(), brain, voxel_mm, c, np.random.default_rng(5), None, 4.0)
@@ -278,6 +297,68 @@ def test_lerp_z_reads_between_planes_and_holds_the_ends() -> None:
     ramp = np.broadcast_to(np.arange(6, dtype=np.float32) * 2.0, (2, 3, 6))
     np.testing.assert_allclose(lerp_z(ramp, np.array([0.0, 1.5, 4.25]))[0, 0], [0.0, 3.0, 8.5])
     np.testing.assert_allclose(lerp_z(ramp, np.array([-2.0, 9.0]))[1, 2], [0.0, 10.0])
+
+
+def test_lerp_z_reads_each_column_at_its_own_depths() -> None:
+    ramp = np.broadcast_to(np.arange(6, dtype=np.float32) * 2.0, (2, 3, 6))
+    depths = np.zeros((2, 3, 2), np.float32)
+    depths[0, 0] = [0.5, 2.0]
+    depths[1, 2] = [4.75, 7.0]  # (beyond the end: held)
+    out = lerp_z(ramp, depths)
+    assert out.shape == (2, 3, 2)
+    np.testing.assert_allclose(out[0, 0], [1.0, 4.0])
+    np.testing.assert_allclose(out[1, 2], [9.5, 10.0])
+    np.testing.assert_allclose(out[0, 1], [0.0, 0.0])
+
+
+def test_slice_shift_tilts_planes_about_the_given_column() -> None:
+    shift = slice_shift((9, 21), (4.0, 10.0), 10.0, -2.0)
+    assert shift.shape == (9, 21) and shift[4, 10] == pytest.approx(0.0, abs=1e-6)
+    # rising tan(pitch) per voxel along Y, tan(roll) along X
+    np.testing.assert_allclose(np.diff(shift, axis=1), np.tan(np.radians(10.0)), rtol=1e-5)
+    np.testing.assert_allclose(np.diff(shift, axis=0), np.tan(np.radians(-2.0)), rtol=1e-5)
+    assert not slice_shift((9, 21), (4.0, 10.0), 0.0, 0.0).any()
+
+
+def test_oblique_2d_slices_carry_their_noise_on_tilted_planes() -> None:
+    # the per-plane noise level peaks on the slices (see above); tilted by 10 degrees about X,
+    # a column further along Y meets each slice tan(10 deg) voxels higher per voxel of Y
+    flat = np.ones((48, 40, 64), np.float32)
+
+    def peak_phase_slope(pitch_deg: float) -> float:
+        img = _acquire(
+            flat,
+            psf_mm=0.0,
+            interp_mm=0.0,
+            noise_gain=1.0,
+            slice_spacing_mm=4.0,
+            slice_pitch_deg=pitch_deg,
+        )
+        level = img[4:-4, :, 8:-8].var(axis=0)  # (Y, Z): noise level per column and plane
+        z = np.arange(level.shape[1])
+        phase = np.angle((level * np.exp(-2j * np.pi * z / 4.0)).sum(axis=1))
+        return float(np.polyfit(np.arange(level.shape[0]), np.unwrap(phase), 1)[0])
+
+    # a shift of s voxels along Z moves the phase by -2 pi s / spacing
+    expected = -2 * np.pi * np.tan(np.radians(10.0)) / 4.0
+    assert peak_phase_slope(10.0) == pytest.approx(expected, rel=0.15)
+    assert abs(peak_phase_slope(0.0)) < 0.1 * abs(expected)
+
+
+def test_only_2d_acquisitions_place_slices_tilted_and_offset() -> None:
+    draws = [Contrast.draw(np.random.default_rng(seed)) for seed in range(60)]
+    tilted = [place_slices(c, np.random.default_rng((seed, 9))) for seed, c in enumerate(draws)]
+    for before, after in zip(draws, tilted, strict=True):
+        if not before.two_d:
+            assert after == before  # a 3D acquisition has no slices
+        else:
+            assert SLICE_PITCH_DEG[0] <= abs(after.slice_pitch_deg) <= SLICE_PITCH_DEG[1]
+            assert abs(after.slice_roll_deg) <= SLICE_ROLL_DEG
+            assert 0.0 <= after.slice_offset < 1.0
+            placed = {"slice_pitch_deg": 0.0, "slice_roll_deg": 0.0, "slice_offset": 0.0}
+            assert replace(after, **placed) == before  # (nothing else drawn)
+    pitches = [c.slice_pitch_deg for c in tilted if c.two_d]
+    assert min(pitches) < 0 < max(pitches)  # (either way)
 
 
 def test_slice_positions_are_absolute_so_a_box_sees_the_volume_s_slices() -> None:

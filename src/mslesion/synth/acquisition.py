@@ -7,6 +7,8 @@ slices (2D), with magnitude noise, skull-stripped, then registered to MNI space.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from scipy import ndimage
 
@@ -62,25 +64,86 @@ def _gaussian_gain(sigma_vox: float, truncate: float) -> float:
 MIN_SLICE_SPACING_VOX = 2.0
 
 
+#: How far a 2D acquisition's slices are tilted to the MNI grid: about X (pitch; the size of
+#: the angle, either sign) and about Y (roll; either way). A scanner plans axial slices on the
+#: head (e.g. along AC-PC), not on MNI space, so the registration leaves them oblique. The real
+#: 2D scans' slices show in the 3D spectrum of their fine residual's energy, which peaks
+#: across the slices (``benchmarks/realism_slices.py``): tilted 1.7 / 8.5 / 4.9 / 12.5 degrees
+#: (P14 T1-T3, P18 T1), nearly all about X. Until round 34 every case's slices lay along the
+#: grid, and every coronal and sagittal view showed their interpolation as level streaks.
+SLICE_PITCH_DEG, SLICE_ROLL_DEG = (1.5, 13.0), 2.0
+
+
+def place_slices(c: Contrast, rng: np.random.Generator) -> Contrast:
+    """``c`` with its 2D slices placed: tilted (``slice_pitch_deg``, ``slice_roll_deg``) and
+    started at a random share of their spacing (``slice_offset``), drawn from ``rng``, a stream
+    of their own so that no other draw of a seed moves; a 3D acquisition's ``c`` unchanged."""
+    if not c.two_d:
+        return c
+    pitch = float(rng.choice((-1.0, 1.0)) * rng.uniform(*SLICE_PITCH_DEG))
+    roll = float(rng.uniform(-SLICE_ROLL_DEG, SLICE_ROLL_DEG))
+    offset = float(rng.uniform(0.0, 1.0))
+    return replace(c, slice_pitch_deg=pitch, slice_roll_deg=roll, slice_offset=offset)
+
+
 def lerp_z(volume: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """``volume`` (X, Y, Z) read at the fractional Z indices ``z`` (N,), linearly, the ends
-    held: (X, Y, N) float32. (One axis only, so cheaper than ``ndimage.map_coordinates``.)"""
+    """``volume`` (X, Y, Z) read at the fractional Z indices ``z``, linearly, the ends held:
+    ``z`` (N,), the same in every column, or (X, Y, N), one set per column (oblique planes);
+    (X, Y, N) float32. (One axis only, so cheaper than ``ndimage.map_coordinates``.)"""
     top = volume.shape[2] - 1
-    z = np.clip(np.asarray(z, dtype=np.float64), 0.0, top)
+    z = np.clip(np.asarray(z, dtype=np.float32), 0.0, top)
     lo = np.minimum(np.floor(z).astype(np.intp), max(top - 1, 0))
-    w = (z - lo).astype(np.float32)
+    w = z - lo
     hi = np.minimum(lo + 1, top)
-    return (volume[:, :, lo] * (1 - w) + volume[:, :, hi] * w).astype(np.float32, copy=False)
+    if z.ndim == 1:
+        return (volume[:, :, lo] * (1 - w) + volume[:, :, hi] * w).astype(np.float32, copy=False)
+    # flat indices into the raveled volume: ~5 x faster than np.take_along_axis here
+    columns = np.arange(volume.shape[0] * volume.shape[1], dtype=np.intp) * volume.shape[2]
+    columns = columns.reshape(volume.shape[0], volume.shape[1], 1)
+    flat = np.ascontiguousarray(volume).reshape(-1)
+    below, above = flat.take(lo + columns), flat.take(hi + columns)
+    return (below * (1 - w) + above * w).astype(np.float32, copy=False)
 
 
-def slice_positions(first_z: int, n_z: int, spacing_vox: float, offset: float) -> np.ndarray:
+def slice_shift(
+    shape_xy: tuple[int, int], centre_xy: tuple[float, float], pitch_deg: float, roll_deg: float
+) -> np.ndarray:
+    """(X, Y) float32: how far (voxels along Z) oblique slices lie above where they cross the
+    column ``centre_xy`` (voxel indices, may lie outside the shape), at each column of a grid
+    of ``shape_xy``: slices tilted by ``pitch_deg`` about X (nodding, the larger angle in the
+    real scans) and ``roll_deg`` about Y."""
+    y = np.arange(shape_xy[1], dtype=np.float32) - np.float32(centre_xy[1])
+    x = np.arange(shape_xy[0], dtype=np.float32) - np.float32(centre_xy[0])
+    pitch, roll = np.tan(np.radians(pitch_deg)), np.tan(np.radians(roll_deg))
+    return (np.float32(pitch) * y[None, :] + np.float32(roll) * x[:, None]).astype(np.float32)
+
+
+def slice_positions(
+    first_z: int, n_z: int, spacing_vox: float, offset: float, beyond: int = 1
+) -> np.ndarray:
     """Z indices, relative to ``first_z``, of a 2D acquisition's slices that cover
-    ``first_z .. first_z + n_z - 1`` (one slice beyond each end): every ``spacing_vox`` voxels
-    from the absolute index ``offset`` (in [0, spacing_vox)), so a box sees the same slices
-    as the whole volume."""
-    k0 = np.floor((first_z - offset) / spacing_vox) - 1
-    k1 = np.ceil((first_z + n_z - 1 - offset) / spacing_vox) + 1
+    ``first_z .. first_z + n_z - 1`` (``beyond`` slices beyond each end): every
+    ``spacing_vox`` voxels from the absolute index ``offset`` (in [0, spacing_vox)), so a box
+    sees the same slices as the whole volume."""
+    k0 = np.floor((first_z - offset) / spacing_vox) - beyond
+    k1 = np.ceil((first_z + n_z - 1 - offset) / spacing_vox) + beyond
     return offset + np.arange(k0, k1 + 1) * spacing_vox - first_z
+
+
+def slice_grid(
+    shape: tuple[int, ...], box: tuple[slice, ...], spacing_vox: float, c: Contrast
+) -> tuple[np.ndarray, np.ndarray]:
+    """Where a 2D acquisition's slices cross the part ``box`` of a volume of ``shape``:
+    (their Z indices (K,) in the box where they cross the volume's central column, each
+    column's shift above that (X, Y) in voxels; see :func:`slice_shift`). The slices lie
+    every ``spacing_vox`` voxels from ``c.slice_offset`` of it, tilted about the volume's
+    centre, so a box sees the whole volume's slices; enough of them to cover the box."""
+    sizes = [len(range(n)[b]) for n, b in zip(shape, box, strict=True)]
+    origin = [(n - 1) / 2 - (b.start or 0) for n, b in zip(shape[:2], box[:2], strict=True)]
+    shift = slice_shift((sizes[0], sizes[1]), origin, c.slice_pitch_deg, c.slice_roll_deg)
+    beyond = 1 + int(np.ceil(np.abs(shift).max() / spacing_vox))
+    offset = c.slice_offset * spacing_vox
+    return slice_positions(box[2].start or 0, sizes[2], spacing_vox, offset, beyond), shift
 
 
 def acquire(
@@ -99,7 +162,8 @@ def acquire(
     the phase-encoding direction, with ``c.phase_blur_mm`` added in quadrature) and thick
     slices (``slice_thickness_mm``, a FWHM, else the case's own ``c.slice_profile_mm``, a
     sigma) blur the anatomy only. A 2D acquisition (``c.slice_spacing_mm`` >= 2 voxels) is then
-    read at its slices only, every ``c.slice_spacing_mm`` from a random offset, and gets its
+    read at its slices only, every ``c.slice_spacing_mm`` from a random offset, tilted to the
+    grid by ``c.slice_pitch_deg`` (about X) and ``c.slice_roll_deg`` (about Y), and gets its
     noise there (sigma ``c.noise_gain / snr`` of WM, correlated within each slice over
     ``c.recon_mm``); the registration to MNI space, which every real scan here went through,
     interpolates linearly between the slices (the 1 mm planes between two slices are less noisy
@@ -138,11 +202,15 @@ def acquire(
     # noise within a slice, not across slices
     corr = (recon, recon, 0.0) if c.two_d else recon
     if sliced:
-        at = slice_positions(box[2].start or 0, part.shape[2], spacing, rng.uniform(0.0, spacing))
-        slices = lerp_z(part, at)
+        # oblique slices: each column (x, y) meets them ``shift`` voxels higher. (The slice
+        # profile above blurs along Z, not along their normal: <= 3 % apart at 13 degrees.)
+        at, shift = slice_grid(img.shape, box, spacing, c)
+        slices = lerp_z(part, at[None, None, :] + shift[:, :, None])
         if snr:
             slices = rician_noise(slices, c.noise_gain / snr, rng, corr)
-        part = lerp_z(slices, (np.arange(part.shape[2]) - at[0]) / spacing)
+        # the registration to MNI reads the slices back, each column between its own two
+        plane = np.arange(part.shape[2], dtype=np.float32)[None, None, :] - shift[:, :, None]
+        part = lerp_z(slices, (plane - np.float32(at[0])) / np.float32(spacing))
     elif snr:
         part = rician_noise(part, c.noise_gain / snr, rng, corr)
     # the skull strip works on the scanner's image, before the registration resamples it: zero

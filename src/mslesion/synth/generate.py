@@ -14,7 +14,7 @@ import cc3d
 import numpy as np
 
 from mslesion.infer.crop import brain_box
-from mslesion.synth.acquisition import acquire
+from mslesion.synth.acquisition import acquire, place_slices
 from mslesion.synth.anatomy import ZONES, Template, frontal_wm_ramp, mni_template
 from mslesion.synth.atrophy import (
     MEDIAL_CALM_ATROPHY,
@@ -159,8 +159,10 @@ def _fissure_weight(voxel_size_mm: float) -> tuple[float, np.ndarray]:
 #: 32 (3D cases only: a second sharpening on the voxels next to CSF, their sulci opened 0.55 x
 #: the draw; 2D cases byte-identical, 3D lesions placed anew where the sulci moved); 37: round
 #: 33 (3D cases only: the interhemispheric fissure opened 0.3-0.9 mm each side of the midline,
-#: wandering, on a stream of its own; 2D cases byte-identical).
-GENERATOR_VERSION = 37
+#: wandering, on a stream of its own; 2D cases byte-identical); 38: round 34 (2D cases only:
+#: slices tilted to the grid, their offset and tilt on a stream of their own; 3D cases
+#: byte-identical).
+GENERATOR_VERSION = 38
 
 
 def _finalize(
@@ -273,6 +275,16 @@ def generate_case(seed: int, config: SynthConfig = SynthConfig()) -> SynthCase: 
 #: (and from the brain mask's, ``skullstrip._STREAM`` 20).
 _LESION_STREAM = 21
 _FISSURE_STREAM = 22  # the interhemispheric fissure's opening (3D cases)
+_SLICE_STREAM = 23  # where a 2D acquisition's slices lie (tilt, offset)
+
+
+def case_contrast(seed: int, rng: np.random.Generator | None = None) -> Contrast:
+    """Case ``seed``'s tissue levels and acquisition: the first draws of its main stream
+    (``rng``, at its start; a fresh one if None), its 2D slices' tilt from a stream of their
+    own (their tilt and offset). (What a benchmark reads to compare a case with what it was
+    drawn as.)"""
+    rng = np.random.default_rng(seed) if rng is None else rng
+    return place_slices(Contrast.draw(rng), np.random.default_rng((seed, _SLICE_STREAM)))
 
 
 def _generate_case(seed: int, config: SynthConfig) -> SynthCase:
@@ -283,7 +295,7 @@ def _generate_case(seed: int, config: SynthConfig) -> SynthCase:
     lesion_rng = np.random.default_rng((seed, _LESION_STREAM))
     v = float(config.voxel_size_mm)
     tpl = mni_template(v)
-    contrast = Contrast.draw(rng)
+    contrast = case_contrast(seed, rng)
     # where the skull strip cuts (real scans carry their own brain mask): a loose cut keeps a
     # rim of outer CSF that is rendered with the anatomy, a tight one cuts after the warp
     cut_mm, rim_mm = 0.0, 0.0
