@@ -56,17 +56,10 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=8, help="synthetic cases (seeds 0..n-1)")
     args = parser.parse_args()
 
-    from mslesion.paths import require_shared_data
-    from synth_realism import benchmark_case, load, real_kind, real_pairs
+    from synth_realism import labelled_scans
 
-    for name, flair, _mask in real_pairs(require_shared_data()):
-        image = load(flair)
-        label = f"{name} (real {real_kind(flair)})"
-        print(f"{label:<22}{summary(fissure_rows(image, image > 0))}")
-    for seed in range(args.n):
-        case = benchmark_case(seed)
-        rows = fissure_rows(case.flair, case.brain_mask > 0)
-        print(f"{f'seed {seed} ({case.acquisition})':<22}{summary(rows)}")
+    for label, image, brain, _seed in labelled_scans(args.n):
+        print(f"{label:<22}{summary(fissure_rows(image, brain))}")
 
 
 if __name__ == "__main__":

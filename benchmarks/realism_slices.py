@@ -87,22 +87,14 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=8, help="synthetic cases (seeds 0..n-1)")
     args = parser.parse_args()
 
-    from mslesion.paths import require_shared_data
     from mslesion.synth.generate import case_contrast
-    from synth_realism import benchmark_case, load, real_kind, real_pairs
+    from synth_realism import labelled_scans
 
-    for name, flair, _mask in real_pairs(require_shared_data()):
-        image = load(flair)
-        label = f"{name} (real {real_kind(flair)})"
-        print(f"{label:<22}{describe(slice_planes(image, image > 0))}")
-    for seed in range(args.n):
-        case = benchmark_case(seed)
+    for label, image, brain, seed in labelled_scans(args.n):
         drawn = ""
-        if case.acquisition == "2D":
-            c = case_contrast(seed)
+        if seed is not None and (c := case_contrast(seed)).two_d:
             drawn = f"; drawn {c.slice_spacing_mm:.2f} mm, pitch {c.slice_pitch_deg:+.1f}"
-        planes = slice_planes(case.flair, case.brain_mask > 0)
-        print(f"{f'seed {seed} ({case.acquisition})':<22}{describe(planes)}{drawn}")
+        print(f"{label:<22}{describe(slice_planes(image, brain))}{drawn}")
 
 
 if __name__ == "__main__":

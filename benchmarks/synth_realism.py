@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+from collections.abc import Iterator
 from pathlib import Path
 
 import cc3d
@@ -262,6 +263,18 @@ def benchmark_case(seed: int, deform: bool = True):  # noqa: ANN201 (a SynthCase
     load, odd ones at high load."""
     load = "medium" if seed % 2 == 0 else "high"
     return generate_case(seed, SynthConfig(lesion_load=load, deform=deform))
+
+
+def labelled_scans(n: int) -> Iterator[tuple[str, np.ndarray, np.ndarray, int | None]]:
+    """The real scans, then synthetic cases 0..n-1 (:func:`benchmark_case`), one at a time:
+    (label, image (X, Y, Z), brain (bool, its nonzero voxels or the case's mask), the seed
+    or None for a real scan); for the benchmarks that print one line per scan."""
+    for name, flair, _mask in real_pairs(require_shared_data()):
+        image = load(flair)
+        yield f"{name} (real {real_kind(flair)})", image, image > 0, None
+    for seed in range(n):
+        case = benchmark_case(seed)
+        yield f"seed {seed} ({case.acquisition})", case.flair, case.brain_mask > 0, seed
 
 
 #: Rows also shown split by acquisition (the real 2D and 3D scans differ most in these).
