@@ -4,7 +4,7 @@ Thick slices resampled to 1 mm leave the noise strongest on the slices and weake
 them, so the energy of the fine residual (what a 1.5 mm Gaussian removes) rises and falls
 across the slices; the 3D spectrum of that energy peaks at the slices' frequency, pointing
 along their normal. The real 2D scans here (MSLesSeg) show it clearly, their slices tilted
-1.7-12.5 degrees to the MNI grid, nearly all about X; before round 34 every synthetic 2D case's
+1.2-11.7 degrees to the MNI grid, nearly all about X; before round 34 every synthetic 2D case's
 slices lay along the grid (docs/synthesis.md, "Round 34"). A 3D scan has no slices: its peak
 is low and its period meaningless.
 

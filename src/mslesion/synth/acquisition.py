@@ -68,9 +68,10 @@ MIN_SLICE_SPACING_VOX = 2.0
 #: the angle, either sign) and about Y (roll; either way). A scanner plans axial slices on the
 #: head (e.g. along AC-PC), not on MNI space, so the registration leaves them oblique. The real
 #: 2D scans' slices show in the 3D spectrum of their fine residual's energy, which peaks
-#: across the slices (``benchmarks/realism_slices.py``): tilted 1.7 / 8.5 / 4.9 / 12.5 degrees
-#: (P14 T1-T3, P18 T1), nearly all about X. Until round 34 every case's slices lay along the
-#: grid, and every coronal and sagittal view showed their interpolation as level streaks.
+#: across the slices (``benchmarks/realism_slices.py``): tilted 1.2 / 8.7 / 5.3 / 11.7 degrees
+#: (P14 T1-T3, P18 T1), nearly all about X (roll 0-1.8). Until round 34 every case's slices
+#: lay along the grid, their interpolation level streaks on every sagittal view (a tilt about
+#: X leaves them level on coronal views).
 SLICE_PITCH_DEG, SLICE_ROLL_DEG = (1.5, 13.0), 2.0
 
 

@@ -280,9 +280,8 @@ _SLICE_STREAM = 23  # where a 2D acquisition's slices lie (tilt, offset)
 
 def case_contrast(seed: int, rng: np.random.Generator | None = None) -> Contrast:
     """Case ``seed``'s tissue levels and acquisition: the first draws of its main stream
-    (``rng``, at its start; a fresh one if None), its 2D slices' tilt from a stream of their
-    own (their tilt and offset). (What a benchmark reads to compare a case with what it was
-    drawn as.)"""
+    (``rng``, at its start; a fresh one if None), where its 2D slices lie (tilt, offset) from
+    a stream of their own. (Also what a benchmark reads to compare a case with its draw.)"""
     rng = np.random.default_rng(seed) if rng is None else rng
     return place_slices(Contrast.draw(rng), np.random.default_rng((seed, _SLICE_STREAM)))
 
