@@ -89,15 +89,15 @@ def place_slices(c: Contrast, rng: np.random.Generator) -> Contrast:
 
 def lerp_z(volume: np.ndarray, z: np.ndarray) -> np.ndarray:
     """``volume`` (X, Y, Z) read at the fractional Z indices ``z``, linearly, the ends held:
-    ``z`` (N,), the same in every column, or (X, Y, N), one set per column (oblique planes);
-    (X, Y, N) float32. (One axis only, so cheaper than ``ndimage.map_coordinates``.)"""
+    ``z`` (X, Y, N), one set per column (oblique planes), or anything that broadcasts to it,
+    e.g. (N,), the same in every column; (X, Y, N) float32. (One axis only, so cheaper than
+    ``ndimage.map_coordinates``.)"""
     top = volume.shape[2] - 1
     z = np.clip(np.asarray(z, dtype=np.float32), 0.0, top)
+    z = np.broadcast_to(z, (*volume.shape[:2], z.shape[-1]))
     lo = np.minimum(np.floor(z).astype(np.intp), max(top - 1, 0))
     w = z - lo
     hi = np.minimum(lo + 1, top)
-    if z.ndim == 1:
-        return (volume[:, :, lo] * (1 - w) + volume[:, :, hi] * w).astype(np.float32, copy=False)
     # flat indices into the raveled volume: ~5 x faster than np.take_along_axis here
     columns = np.arange(volume.shape[0] * volume.shape[1], dtype=np.intp) * volume.shape[2]
     columns = columns.reshape(volume.shape[0], volume.shape[1], 1)
