@@ -10,10 +10,12 @@ import pytest
 from scipy import ndimage
 
 from mslesion.synth.acquisition import (
+    RIGID_BRAIN_SCALE_3D,
     SLICE_PITCH_DEG,
     SLICE_ROLL_DEG,
     acquire,
     lerp_z,
+    place_brain,
     place_slices,
     rician_noise,
     slice_positions,
@@ -359,6 +361,20 @@ def test_only_2d_acquisitions_place_slices_tilted_and_offset() -> None:
             assert replace(after, **placed) == before  # (nothing else drawn)
     pitches = [c.slice_pitch_deg for c in tilted if c.two_d]
     assert min(pitches) < 0 < max(pitches)  # (either way)
+
+
+def test_only_3d_acquisitions_keep_a_smaller_brain_as_a_rigid_registration_does() -> None:
+    draws = [Contrast.draw(np.random.default_rng(seed)) for seed in range(60)]
+    placed = [place_brain(c, np.random.default_rng((seed, 9))) for seed, c in enumerate(draws)]
+    scales = []
+    for before, after in zip(draws, placed, strict=True):
+        if before.two_d:
+            assert after == before  # registered with scaling: the template's size
+        else:
+            assert RIGID_BRAIN_SCALE_3D[0] <= after.brain_scale <= RIGID_BRAIN_SCALE_3D[1]
+            assert replace(after, brain_scale=1.0) == before  # (nothing else drawn)
+            scales.append(after.brain_scale)
+    assert len(scales) > 10 and np.ptp(scales) > 0.05  # (drawn per case)
 
 
 def test_slice_positions_are_absolute_so_a_box_sees_the_volume_s_slices() -> None:

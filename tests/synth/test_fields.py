@@ -102,6 +102,28 @@ def test_limit_blas_threads_leaves_one_blas_thread_in_the_process() -> None:
     assert done.returncode == 0, done.stderr
 
 
+def test_a_smaller_brain_samples_the_template_further_from_the_centre(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a rigidly registered scan keeps its brain's own size (acquisition.place_brain): each
+    # output voxel samples the template 1 / brain_scale as far out, on top of the same draws
+    from mslesion.synth import fields
+
+    # (the ventricles' pull, which depends on where a point samples, is tested on its own)
+    monkeypatch.setattr(fields, "VENTRICLE_ENLARGEMENT", (0.0, 0.0))
+    centre = np.array([20.0, 24.0, 18.0], np.float32)
+    middle = (np.asarray(SHAPE, np.float32) - 1) / 2
+
+    def reach(scale: float) -> np.ndarray:
+        rng = np.random.default_rng(3)
+        grid = random_sampling_grid(SHAPE, 2.0, rng, centre, True, None, brain_scale=scale)
+        return np.linalg.norm(grid[...] - middle, axis=-1)
+
+    full, shrunk = reach(1.0), reach(0.85)
+    far = full > 10  # (the elastic field's ~1 voxel matters little out there)
+    assert np.median(shrunk[far] / full[far]) == pytest.approx(1 / 0.85, rel=0.03)
+
+
 def test_ventricle_enlargement_pulls_sampling_towards_the_centre_widening_more_than_lengthening(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -142,6 +164,28 @@ def test_sharpening_steepens_edges_inside_and_leaves_no_rim_at_the_brain_edge() 
     assert out[19, 20, 20] < 0.9 and out[20, 20, 20] > 2.1
     np.testing.assert_allclose(out[13, 20, 20], 1.0, atol=1e-3)
     np.testing.assert_allclose(out[26, 20, 20], 2.0, atol=1e-3)
+
+
+def test_sharpening_never_drives_a_thin_dark_line_below_zero() -> None:
+    """A one-voxel CSF line between bright banks (the fissure, a closed sulcus) undershoots
+    under an unsharp mask; below 0 the acquisition's magnitude would turn it bright."""
+    from scipy import ndimage
+
+    from mslesion.synth.fields import sharpen_csf_steps, sharpen_inside
+
+    shape = (30, 30, 30)
+    brain = np.zeros(shape, bool)
+    brain[5:25, 5:25, 5:25] = True
+    img = np.where(brain, 1.3, 0.0).astype(np.float32)
+    img[15, 5:25, 5:25] = 0.1  # the line, darker than 0.6 x the median
+    once = sharpen_inside(img, brain, 0.8, 1.0)
+    twice = sharpen_csf_steps(once, brain, 1.2, 1.0)
+    # unfloored, the first pass alone would take the line below 0
+    unfloored = img + 0.8 * (img - ndimage.gaussian_filter(img, 1.0, truncate=2.5))
+    assert unfloored[15, 15, 15] < 0
+    assert twice[15, 15, 15] == 0.0 and twice[brain].min() >= 0.0
+    # still darker than before, and its banks brighter
+    assert twice[14, 15, 15] > 1.3 and once[15, 15, 15] < 0.1
 
 
 def test_csf_step_sharpening_steepens_only_the_steps_next_to_csf() -> None:

@@ -180,7 +180,8 @@ def test_acquisition_tells_the_cases_smooth_along_z() -> None:
 
 def test_case_contrast_is_what_the_case_was_drawn_as() -> None:
     # (the benchmarks read a case's slices from it): the acquisition kind matches the case,
-    # and only the 2D ones have their slices placed, on a stream that moves no other draw
+    # only the 2D ones have their slices placed and only the 3D ones a smaller brain, each on
+    # a stream that moves no other draw
     from mslesion.synth.flair import Contrast
     from mslesion.synth.generate import case_contrast
 
@@ -189,7 +190,10 @@ def test_case_contrast_is_what_the_case_was_drawn_as() -> None:
         case = generate_case(seed, SynthConfig(voxel_size_mm=3.0, lesion_load="low"))
         assert case.acquisition == ("2D" if drawn.two_d else "3D")
         assert (drawn.slice_pitch_deg != 0.0) == drawn.two_d
-        unplaced = replace(drawn, slice_pitch_deg=0.0, slice_roll_deg=0.0, slice_offset=0.0)
+        assert (drawn.brain_scale < 1.0) == (not drawn.two_d)
+        unplaced = replace(
+            drawn, slice_pitch_deg=0.0, slice_roll_deg=0.0, slice_offset=0.0, brain_scale=1.0
+        )
         assert unplaced == Contrast.draw(np.random.default_rng(seed))
 
 

@@ -87,6 +87,25 @@ def place_slices(c: Contrast, rng: np.random.Generator) -> Contrast:
     return replace(c, slice_pitch_deg=pitch, slice_roll_deg=roll, slice_offset=offset)
 
 
+#: Linear size of a 3D case's brain on the MNI grid, against the template's. The real 3D
+#: scans here (open_ms_data) were registered to MNI rigidly, which leaves a brain its own
+#: size: theirs fill 0.79-0.89 of the MNI brain along each axis (~1,100 cm3 against the
+#: atlas' 1,830; synthesis.md, "Round 19"), where the 2D ones (MSLesSeg) were registered with
+#: scaling and fill it to within 1-3 %. At the template's size, a 3D case's gyri were ~1.2 x
+#: as wide as the real 3D scans', and the same 32 mm patch held fewer of them.
+RIGID_BRAIN_SCALE_3D = (0.80, 0.92)
+
+
+def place_brain(c: Contrast, rng: np.random.Generator) -> Contrast:
+    """``c`` with the size its brain keeps on the grid (``brain_scale``): a 3D acquisition's
+    registered rigidly, as the real 3D scans', drawn from ``rng`` (a stream of its own, so no
+    other draw of a seed moves); a 2D acquisition's ``c`` unchanged (registered with scaling,
+    the brain at the template's size)."""
+    if c.two_d:
+        return c
+    return replace(c, brain_scale=float(rng.uniform(*RIGID_BRAIN_SCALE_3D)))
+
+
 def lerp_z(volume: np.ndarray, z: np.ndarray) -> np.ndarray:
     """``volume`` (X, Y, Z) read at the fractional Z indices ``z``, linearly, the ends held:
     ``z`` (X, Y, N), one set per column (oblique planes), or anything that broadcasts to it,

@@ -14,7 +14,7 @@ import cc3d
 import numpy as np
 
 from mslesion.infer.crop import brain_box
-from mslesion.synth.acquisition import acquire, place_slices
+from mslesion.synth.acquisition import acquire, place_brain, place_slices
 from mslesion.synth.anatomy import ZONES, Template, frontal_wm_ramp, mni_template
 from mslesion.synth.atrophy import (
     MEDIAL_CALM_ATROPHY,
@@ -161,8 +161,10 @@ def _fissure_weight(voxel_size_mm: float) -> tuple[float, np.ndarray]:
 #: 33 (3D cases only: the interhemispheric fissure opened 0.3-0.9 mm each side of the midline,
 #: wandering, on a stream of its own; 2D cases byte-identical); 38: round 34 (2D cases only:
 #: slices tilted to the grid, their offset and tilt on a stream of their own; 3D cases
-#: byte-identical).
-GENERATOR_VERSION = 38
+#: byte-identical); 39: round 35 (3D cases only: the sharpening never drives a voxel below 0,
+#: where the noise's magnitude had turned a thin line of CSF bright; the brain 0.80-0.92 of
+#: the template's size, as a rigid registration leaves it; 2D cases byte-identical).
+GENERATOR_VERSION = 39
 
 
 def _finalize(
@@ -276,14 +278,17 @@ def generate_case(seed: int, config: SynthConfig = SynthConfig()) -> SynthCase: 
 _LESION_STREAM = 21
 _FISSURE_STREAM = 22  # the interhemispheric fissure's opening (3D cases)
 _SLICE_STREAM = 23  # where a 2D acquisition's slices lie (tilt, offset)
+_REGISTRATION_STREAM = 24  # how large a 3D case's brain stays on the grid
 
 
 def case_contrast(seed: int, rng: np.random.Generator | None = None) -> Contrast:
     """Case ``seed``'s tissue levels and acquisition: the first draws of its main stream
-    (``rng``, at its start; a fresh one if None), where its 2D slices lie (tilt, offset) from
-    a stream of their own. (Also what a benchmark reads to compare a case with its draw.)"""
+    (``rng``, at its start; a fresh one if None), where its 2D slices lie (tilt, offset) and
+    how large its brain stays (3D) from streams of their own. (Also what a benchmark reads to
+    compare a case with its draw.)"""
     rng = np.random.default_rng(seed) if rng is None else rng
-    return place_slices(Contrast.draw(rng), np.random.default_rng((seed, _SLICE_STREAM)))
+    c = place_slices(Contrast.draw(rng), np.random.default_rng((seed, _SLICE_STREAM)))
+    return place_brain(c, np.random.default_rng((seed, _REGISTRATION_STREAM)))
 
 
 def _generate_case(seed: int, config: SynthConfig) -> SynthCase:
@@ -304,7 +309,13 @@ def _generate_case(seed: int, config: SynthConfig) -> SynthCase:
     fissure_rng = np.random.default_rng((seed, _FISSURE_STREAM))
     image_t, labels_t = _template_image(tpl, config, contrast, rng, fissure_rng, rim_mm)
     sampling = random_sampling_grid(
-        tpl.shape, v, rng, _ventricle_centre(v), config.deform, _fissure_weight(v)
+        tpl.shape,
+        v,
+        rng,
+        _ventricle_centre(v),
+        config.deform,
+        _fissure_weight(v),
+        brain_scale=contrast.brain_scale,
     )
     img = warp_linear(image_t, sampling)
     labels = warp_nearest(labels_t, sampling)
