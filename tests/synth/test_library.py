@@ -60,3 +60,25 @@ def test_real_anatomy_has_only_synthetic_lesions(shared_data: Path) -> None:
     assert (
         np.percentile(case.flair[outside], 99.9) < np.median(case.flair[case.lesion_mask > 0]) * 1.6
     )
+
+
+def test_only_procedural_anatomy_is_shrunk_as_a_rigid_registration_would(
+    shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a 3D case's template brain is drawn smaller (acquisition.place_brain); a real scan's
+    # anatomy keeps the size its own registration left it
+    from mslesion.synth import generate
+    from mslesion.synth.generate import case_contrast
+
+    seen: list[float] = []
+    drawn = generate.random_sampling_grid
+
+    def spy(*args, brain_scale: float = 1.0, **kwargs):  # noqa: ANN202
+        seen.append(brain_scale)
+        return drawn(*args, brain_scale=brain_scale, **kwargs)
+
+    monkeypatch.setattr(generate, "random_sampling_grid", spy)
+    seed = next(s for s in range(20) if not case_contrast(s).two_d)
+    for anatomy in ("mni", "real"):
+        generate_case(seed, SynthConfig(voxel_size_mm=3.0, anatomy=anatomy, snr=None))
+    assert seen == [case_contrast(seed).brain_scale, 1.0] and seen[0] < 1.0

@@ -126,7 +126,8 @@ def random_sampling_grid(
     evaluating it per voxel.
 
     ``brain_scale`` shrinks the whole brain about the grid's centre on top of that (a rigidly
-    registered scan keeps its brain's own size: ``acquisition.place_brain``).
+    registered scan keeps its brain's own size: ``acquisition.place_brain``). Not ``enabled``:
+    the identity, the template as it is (no shrink either).
 
     ``hemisphere_shear`` = (x index of the midline, weight (Y, Z) float32 in [0, 1]) slides
     the two hemispheres against each other along the falx, by a smooth random y/z offset

@@ -315,7 +315,8 @@ def _generate_case(seed: int, config: SynthConfig) -> SynthCase:
         _ventricle_centre(v),
         config.deform,
         _fissure_weight(v),
-        brain_scale=contrast.brain_scale,
+        # (a real scan's anatomy keeps the size its own registration left it)
+        brain_scale=contrast.brain_scale if config.anatomy != "real" else 1.0,
     )
     img = warp_linear(image_t, sampling)
     labels = warp_nearest(labels_t, sampling)
