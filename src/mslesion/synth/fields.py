@@ -269,8 +269,10 @@ def lookup(volume: np.ndarray, coords: np.ndarray, order: int = 0) -> np.ndarray
 #: less at 1.2-1.6: the warp's blur sits on edges ~2 voxels wide.) 0.8 again since round 31,
 #: whose sulci open into thin sheets of pure CSF (``atrophy.open_sulci``): their edges are steep
 #: before any sharpening: at 1.2 (with a first try that opened them wider) the benchmark's 3D
-#: cases read edge_p90 0.38, 0.33 now (real 0.33).
-SHARPEN_3D, SHARPEN_SIGMA_VOX = 0.8, 1.0
+#: cases read edge_p90 0.38, 0.33 now (real 0.33). 0.6 since round 35, whose smaller 3D brains
+#: and lighter blur along Y (``flair.PHASE_BLUR_3D_MM``) steepened the edges: at 0.8 the 3D
+#: seeds 0, 4, 5, 7 read edge_p90 0.390 (real 0.284 / 0.376), at 0.6 0.370 (one-off script).
+SHARPEN_3D, SHARPEN_SIGMA_VOX = 0.6, 1.0
 #: Round 32: a second unsharp pass on the voxels next to CSF only (``sharpen_csf_steps``). The
 #: real 3D scans' tissue next to CSF has the same softest half of gradients as the 3D cases but
 #: a longer steep tail (the gradient of the inner voxels within 1 voxel of CSF-dark, 75th / 90th

@@ -163,7 +163,8 @@ def _fissure_weight(voxel_size_mm: float) -> tuple[float, np.ndarray]:
 #: slices tilted to the grid, their offset and tilt on a stream of their own; 3D cases
 #: byte-identical); 39: round 35 (3D cases only: the sharpening never drives a voxel below 0,
 #: where the noise's magnitude had turned a thin line of CSF bright; the brain 0.80-0.92 of
-#: the template's size, as a rigid registration leaves it; 2D cases byte-identical).
+#: the template's size, as a rigid registration leaves it, their blur along Y 0.45-0.8 mm
+#: (0.6-1.0) and their sharpening 0.6 (0.8); 2D cases byte-identical).
 GENERATOR_VERSION = 39
 
 
