@@ -203,6 +203,23 @@ def test_the_fissure_opens_to_a_drawn_width_where_the_midline_is_fissure() -> No
     assert np.array_equal(again, new_gm)
 
 
+def test_the_fissure_s_walls_fade_over_its_edge_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    # round 35: a one-voxel edge left a hairline with bright banks once sharpened
+    shape, midline = (21, 30, 10), 10.0
+    gm = np.full(shape, 0.8, np.float32)
+    csf = np.full(shape, 0.1, np.float32)
+    weight = np.ones(shape[1:], np.float32)
+
+    def partial_voxels(edge_mm: float) -> float:
+        monkeypatch.setattr(atrophy, "FISSURE_EDGE_MM", edge_mm)
+        new_gm, _ = atrophy.open_fissure(gm, csf, midline, weight, 1.0, np.random.default_rng(2))
+        share = (gm - new_gm) / 0.8
+        return float(((share > 0.02) & (share < 0.98)).sum(0).mean())  # per row across
+
+    assert partial_voxels(1.0) <= 2.0  # one voxel of partial volume on each side
+    assert partial_voxels(2.5) >= 2.8
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_only_3d_cases_open_the_fissure(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     # the real 2D scans' thick slices fill their fissure in (its darkest voxel 0.75 x the brain

@@ -175,6 +175,12 @@ def open_sulci(
 FISSURE_HALF_MM = (0.3, 0.9)
 FISSURE_HALF_VARIATION = 0.5
 FISSURE_WANDER_MM = (0.3, 10.0)
+#: How wide (mm) the fissure's walls fade from CSF to cortex (at least one voxel). One voxel
+#: until round 35 left a hairline whose neighbours read 0.82-1.07 x the brain median in the 3D
+#: cases (real 0.44-0.50 and 0.87-0.88) and, sharpened, a bright line along each bank; at 2.5
+#: mm they read 0.69-0.89 (``benchmarks/realism_fissure.py``). (Wider half-widths, round 33,
+#: smudged the medial cortex instead.)
+FISSURE_EDGE_MM = 2.5
 
 
 def open_fissure(
@@ -187,21 +193,24 @@ def open_fissure(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Open the interhemispheric fissure to a per-case width; returns (gm, csf), (X, Y, Z).
 
-    The GM within a half-width of the midline turns into CSF (partial volume over one voxel at
-    the edge), where ``weight_yz`` ((Y, Z) in [0, 1], ``folding.fissure_weight_yz``) says the
-    midline is fissure. Half-width and centre vary smoothly along the fissure
-    (``FISSURE_HALF_VARIATION``, ``FISSURE_WANDER_MM``): gyri bulge into a real fissure and it
-    bends. Only GM moves: what crosses the midline (corpus callosum, WM) stays.
+    The GM within a half-width of the midline turns into CSF (partial volume over
+    ``FISSURE_EDGE_MM`` at the edge, at least one voxel), where ``weight_yz`` ((Y, Z) in
+    [0, 1], ``folding.fissure_weight_yz``) says the midline is fissure. Half-width and centre
+    vary smoothly along the fissure (``FISSURE_HALF_VARIATION``, ``FISSURE_WANDER_MM``): gyri
+    bulge into a real fissure and it bends. Only GM moves: what crosses the midline (corpus
+    callosum, WM) stays.
     """
     half_mm = rng.uniform(*FISSURE_HALF_MM)
     wander_std, wander_mm = FISSURE_WANDER_MM
     fields = smooth_field((1, *gm.shape[1:]), wander_mm / voxel_size_mm, rng, channels=2)[:, 0]
     centre = midline_x + fields[0] * np.float32(wander_std / voxel_size_mm)
     half = half_mm / voxel_size_mm * np.clip(1 + FISSURE_HALF_VARIATION * fields[1], 0.2, None)
-    reach = int(np.ceil(half.max() + np.abs(centre - midline_x).max())) + 1
+    edge = np.float32(max(1.0, FISSURE_EDGE_MM / voxel_size_mm))
+    reach = int(np.ceil(half.max() + np.abs(centre - midline_x).max() + edge / 2)) + 1
     lo, hi = max(int(midline_x) - reach, 0), min(int(midline_x) + reach + 2, gm.shape[0])
     x = np.arange(lo, hi, dtype=np.float32)[:, None, None]
-    share = np.clip(half[None] + 0.5 - np.abs(x - centre[None]), 0.0, 1.0) * weight_yz[None]
+    ramp = (half[None] + edge / 2 - np.abs(x - centre[None])) / edge
+    share = np.clip(ramp, 0.0, 1.0) * weight_yz[None]
     gm, csf = gm.copy(), csf.copy()
     opened = gm[lo:hi] * share
     gm[lo:hi] -= opened

@@ -164,7 +164,8 @@ def _fissure_weight(voxel_size_mm: float) -> tuple[float, np.ndarray]:
 #: byte-identical); 39: round 35 (3D cases only: the sharpening never drives a voxel below 0,
 #: where the noise's magnitude had turned a thin line of CSF bright; the brain 0.80-0.92 of
 #: the template's size, as a rigid registration leaves it, their blur along Y 0.45-0.8 mm
-#: (0.6-1.0) and their sharpening 0.6 (0.8); 2D cases byte-identical).
+#: (0.6-1.0), their sharpening 0.6 (0.8) and their fissure's walls fading over 2.5 mm; 2D
+#: cases byte-identical).
 GENERATOR_VERSION = 39
 
 
