@@ -170,7 +170,7 @@ class Contrast:
     slice_pitch_deg: float = 0.0  # tilt of those slices to the grid about X (nodding)
     slice_roll_deg: float = 0.0  # and about Y
     slice_offset: float = 0.0  # where the slices start, a share of their spacing ([0, 1))
-    brain_scale: float = 1.0  # the brain's linear size on the grid (rigid registration: < 1)
+    brain_scale: float = 1.0  # the template brain's size on the grid (rigid registration: < 1)
     frontal_wm: float = 0.0  # relative darkening of the frontal WM (``anatomy.frontal_wm_ramp``)
     deep_grey_dim: float = 0.0  # share of the cortex's GM excess over WM the deep nuclei lack
     pallidum_dark: float = 0.0  # relative darkening of the globus pallidus (``deep_grey``)
