@@ -180,7 +180,10 @@ def test_the_medial_cortex_opens_and_atrophies_less(monkeypatch: pytest.MonkeyPa
     assert dark(cases[True], far) == pytest.approx(dark(cases[False], far), rel=0.01)
 
 
-def test_the_fissure_opens_to_a_drawn_width_where_the_midline_is_fissure() -> None:
+def test_the_fissure_opens_to_a_drawn_width_where_the_midline_is_fissure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(atrophy, "FISSURE_CLOSE", (10.0, 1.0))  # never closed (next test)
     shape, midline = (21, 40, 24), 10.0
     gm = np.full(shape, 0.8, np.float32)
     csf = np.full(shape, 0.1, np.float32)
@@ -210,6 +213,8 @@ def test_the_fissure_s_walls_fade_over_its_edge_width(monkeypatch: pytest.Monkey
     csf = np.full(shape, 0.1, np.float32)
     weight = np.ones(shape[1:], np.float32)
 
+    monkeypatch.setattr(atrophy, "FISSURE_CLOSE", (10.0, 1.0))  # never closed
+
     def partial_voxels(edge_mm: float) -> float:
         monkeypatch.setattr(atrophy, "FISSURE_EDGE_MM", edge_mm)
         new_gm, _ = atrophy.open_fissure(gm, csf, midline, weight, 1.0, np.random.default_rng(2))
@@ -218,6 +223,37 @@ def test_the_fissure_s_walls_fade_over_its_edge_width(monkeypatch: pytest.Monkey
 
     assert partial_voxels(1.0) <= 2.0  # one voxel of partial volume on each side
     assert partial_voxels(2.5) >= 2.8
+
+
+def test_the_fissure_closes_in_stretches_turning_its_midline_csf_into_cortex(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # round 36: a 3D case's fissure ran dark and unbroken from the vertex to the callosum
+    shape, midline = (21, 60, 60), 10.0
+    gm = np.full(shape, 0.45, np.float32)
+    csf = np.zeros(shape, np.float32)
+    csf[10] = 0.9  # the template's one-voxel line
+    gm[10] = 0.05
+    weight = np.ones(shape[1:], np.float32)
+
+    def opened(close: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+        monkeypatch.setattr(atrophy, "FISSURE_CLOSE", close)
+        new_gm, new_csf = atrophy.open_fissure(gm, csf, midline, weight, 1.0, rng(3))
+        assert np.allclose(new_gm + new_csf, gm + csf)  # GM and CSF trade, nothing else
+        return new_gm, new_csf
+
+    drawn = atrophy.FISSURE_CLOSE
+    never, shut = opened((10.0, 1.0)), opened((-10.0, 1.0))
+    assert never[1][10].min() >= 0.9  # the line stays CSF, the fissure opens round it
+    assert (never[1][8:13].sum(0) > 1.0).all()
+    assert shut[1].max() < 1e-6  # all closed: its CSF turned into cortex, nothing opened
+    default = opened(drawn)[1][10]
+    # in stretches: some of the line closes, most of it stays open
+    assert 0.05 < (default < 0.45).mean() < 0.6 and (default > 0.85).mean() > 0.3
+
+
+def rng(seed: int) -> np.random.Generator:
+    return np.random.default_rng(seed)
 
 
 @pytest.mark.parametrize("seed", [0, 1])

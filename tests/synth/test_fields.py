@@ -8,9 +8,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from mslesion.synth import fields
 from mslesion.synth.fields import (
     SamplingGrid,
     hemisphere_offsets,
+    midline_bend_offsets,
     random_sampling_grid,
     upsample_linear,
     warp_nearest,
@@ -38,6 +40,34 @@ def test_hemispheres_slide_in_opposite_directions_along_the_midline_only() -> No
     assert np.abs(left).mean() > 0.3  # ~1.25 voxels std at 2 mm (2.5 mm)
     # the two sides move by the same field with opposite signs
     np.testing.assert_allclose(left.mean(0), -right.mean(0), atol=0.05 * np.abs(left).max())
+
+
+def test_the_midline_bends_both_hemispheres_alike_and_fades_away_from_it() -> None:
+    # round 36: the 3D cases' fissure was ruler-straight over a 32 mm patch
+    pts = np.stack(
+        np.meshgrid(*[np.arange(s, dtype=np.float32) for s in (41, 30, 30)], indexing="ij"), -1
+    )
+    out = midline_bend_offsets(pts, 1.0, 1.0, 20.0, np.random.default_rng(0))
+    assert out.shape == pts.shape and out.dtype == np.float32
+    assert np.abs(out[..., 1:]).max() == 0  # sideways only
+    bend = out[..., 0]
+    assert bend[20].std() > 0.3  # it varies along the midline (std ~1.2 mm before the fade)
+    np.testing.assert_allclose(bend[15], bend[25], atol=1e-6)  # both sides alike: nothing tears
+    fade = float(np.exp(-0.5 * (20.0 / fields.MIDLINE_BEND_MM[2]) ** 2))
+    np.testing.assert_allclose(bend[0], bend[20] * fade, atol=1e-5)
+
+
+def test_a_bend_stream_changes_only_the_sideways_sampling_near_the_midline() -> None:
+    centre = np.array([20.0, 24.0, 18.0], np.float32)
+    shear = (MIDLINE_X, np.ones(SHAPE[1:], np.float32))
+
+    def grid(bend: np.random.Generator | None) -> np.ndarray:
+        rng = np.random.default_rng(3)
+        return random_sampling_grid(SHAPE, 2.0, rng, centre, True, shear, bend_rng=bend)[...]
+
+    bent = grid(np.random.default_rng(9)) - grid(None)  # (X, Y, Z, 3): the same other draws
+    assert np.abs(bent[..., 1:]).max() < 1e-5  # the bend stream moves no other draw
+    assert np.abs(bent[19, ..., 0]).mean() > 0.2
 
 
 def test_hemisphere_offsets_follow_the_weight_map() -> None:

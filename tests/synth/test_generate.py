@@ -197,6 +197,24 @@ def test_case_contrast_is_what_the_case_was_drawn_as() -> None:
         assert unplaced == Contrast.draw(np.random.default_rng(seed))
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_only_3d_cases_bend_their_midline(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # (the 2D cases' fissure is filled in by their slices, and they keep their bytes)
+    from mslesion.synth import generate
+
+    bends = []
+
+    def spy(*args, bend_rng=None, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        bends.append(bend_rng)
+        return sampling_grid(*args, bend_rng=bend_rng, **kwargs)
+
+    sampling_grid = generate.random_sampling_grid
+    monkeypatch.setattr(generate, "random_sampling_grid", spy)
+    case = generate_case(seed, SynthConfig(voxel_size_mm=3.0, lesion_load="low"))
+    assert len(bends) == 1
+    assert (bends[0] is not None) == (case.acquisition == "3D")
+
+
 def test_dataset_items_are_generate_case() -> None:
     ds = SyntheticCaseDataset(2, seed=7, config=SMALL)
     assert len(ds) == 2

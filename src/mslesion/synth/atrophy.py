@@ -181,6 +181,14 @@ FISSURE_WANDER_MM = (0.3, 10.0)
 #: mm they read 0.69-0.89 (``benchmarks/realism_fissure.py``). (Wider half-widths, round 33,
 #: smudged the medial cortex instead.)
 FISSURE_EDGE_MM = 2.5
+#: Where the fissure closes: a smooth random field f (std ~0.65, ``FISSURE_WANDER_MM``'s
+#: correlation) closes the share (f - a) g of it, clipped to [0, 1], for (a, g) these two
+#: (~38 % of its length closes, 14 % fully): the opening there shrinks by that share and the
+#: template's one-voxel line of CSF turns into cortex by it. A real fissure is dark in
+#: stretches only: the medial gyri of the two hemispheres touch across it in places, where a
+#: faint line is all that shows (both real 3D scans' coronal views); a case's ran dark and
+#: unbroken from the vertex to the corpus callosum (round 36).
+FISSURE_CLOSE = (0.2, 2.0)
 
 
 def open_fissure(
@@ -197,12 +205,15 @@ def open_fissure(
     ``FISSURE_EDGE_MM`` at the edge, at least one voxel), where ``weight_yz`` ((Y, Z) in
     [0, 1], ``folding.fissure_weight_yz``) says the midline is fissure. Half-width and centre
     vary smoothly along the fissure (``FISSURE_HALF_VARIATION``, ``FISSURE_WANDER_MM``): gyri
-    bulge into a real fissure and it bends. Only GM moves: what crosses the midline (corpus
-    callosum, WM) stays.
+    bulge into a real fissure and it bends. It closes in stretches (``FISSURE_CLOSE``):
+    there the template's CSF on the midline turns into GM. Only GM and CSF move: what crosses
+    the midline (corpus callosum, WM) stays.
     """
     half_mm = rng.uniform(*FISSURE_HALF_MM)
     wander_std, wander_mm = FISSURE_WANDER_MM
-    fields = smooth_field((1, *gm.shape[1:]), wander_mm / voxel_size_mm, rng, channels=2)[:, 0]
+    fields = smooth_field((1, *gm.shape[1:]), wander_mm / voxel_size_mm, rng, channels=3)[:, 0]
+    above, gain = FISSURE_CLOSE
+    closed = np.clip((fields[2] - np.float32(above)) * np.float32(gain), 0.0, 1.0) * weight_yz
     centre = midline_x + fields[0] * np.float32(wander_std / voxel_size_mm)
     half = half_mm / voxel_size_mm * np.clip(1 + FISSURE_HALF_VARIATION * fields[1], 0.2, None)
     edge = np.float32(max(1.0, FISSURE_EDGE_MM / voxel_size_mm))
@@ -210,9 +221,12 @@ def open_fissure(
     lo, hi = max(int(midline_x) - reach, 0), min(int(midline_x) + reach + 2, gm.shape[0])
     x = np.arange(lo, hi, dtype=np.float32)[:, None, None]
     ramp = (half[None] + edge / 2 - np.abs(x - centre[None])) / edge
-    share = np.clip(ramp, 0.0, 1.0) * weight_yz[None]
+    share = np.clip(ramp, 0.0, 1.0) * (weight_yz * (1 - closed))[None]
     gm, csf = gm.copy(), csf.copy()
+    # the template's line of CSF: within a voxel of the midline, fading over the next
+    line = np.clip(1.5 - np.abs(x - np.float32(midline_x)), 0.0, 1.0)
+    shut = csf[lo:hi] * line * closed[None]
     opened = gm[lo:hi] * share
-    gm[lo:hi] -= opened
-    csf[lo:hi] += opened
+    gm[lo:hi] += shut - opened
+    csf[lo:hi] += opened - shut
     return gm, csf

@@ -165,8 +165,10 @@ def _fissure_weight(voxel_size_mm: float) -> tuple[float, np.ndarray]:
 #: where the noise's magnitude had turned a thin line of CSF bright; the brain 0.80-0.92 of
 #: the template's size, as a rigid registration leaves it, their blur along Y 0.45-0.8 mm
 #: (0.6-1.0), their sharpening 0.6 (0.8) and their fissure's walls fading over 2.5 mm; 2D
-#: cases byte-identical).
-GENERATOR_VERSION = 39
+#: cases byte-identical); 40: round 36 (3D cases only: their midline bends sideways and their
+#: interhemispheric fissure closes in stretches, the bend on a stream of its own; 2D cases
+#: byte-identical).
+GENERATOR_VERSION = 40
 
 
 def _finalize(
@@ -281,6 +283,7 @@ _LESION_STREAM = 21
 _FISSURE_STREAM = 22  # the interhemispheric fissure's opening (3D cases)
 _SLICE_STREAM = 23  # where a 2D acquisition's slices lie (tilt, offset)
 _REGISTRATION_STREAM = 24  # how large a 3D case's brain stays on the grid
+_BEND_STREAM = 25  # how a 3D case's midline bends
 
 
 def case_contrast(seed: int, rng: np.random.Generator | None = None) -> Contrast:
@@ -319,6 +322,8 @@ def _generate_case(seed: int, config: SynthConfig) -> SynthCase:
         _fissure_weight(v),
         # (a real scan's anatomy keeps the size its own registration left it)
         brain_scale=contrast.brain_scale if config.anatomy != "real" else 1.0,
+        # (the 3D cases' fissure is opened, and it bends; the 2D ones' slices fill it in)
+        bend_rng=None if contrast.two_d else np.random.default_rng((seed, _BEND_STREAM)),
     )
     img = warp_linear(image_t, sampling)
     labels = warp_nearest(labels_t, sampling)
