@@ -14,6 +14,7 @@ from mslesion.synth.acquisition import (
     SLICE_PITCH_DEG,
     SLICE_ROLL_DEG,
     acquire,
+    lerp_along_normal,
     lerp_z,
     place_brain,
     place_slices,
@@ -345,6 +346,45 @@ def test_oblique_2d_slices_carry_their_noise_on_tilted_planes() -> None:
     expected = -2 * np.pi * np.tan(np.radians(10.0)) / 4.0
     assert peak_phase_slope(10.0) == pytest.approx(expected, rel=0.15)
     assert abs(peak_phase_slope(0.0)) < 0.1 * abs(expected)
+
+
+def test_oblique_2d_slices_are_read_back_along_their_normal() -> None:
+    # round 36: a voxel between two tilted slices takes each slice's value where their normal
+    # through it meets that slice, so the noise correlates along the normal, not along Z
+    flat = np.ones((40, 48, 64), np.float32)
+
+    def lean_of_the_noise(pitch_deg: float) -> float:
+        img = _acquire(
+            flat,
+            psf_mm=0.0,
+            interp_mm=0.0,
+            noise_gain=1.0,
+            slice_spacing_mm=4.0,
+            slice_pitch_deg=pitch_deg,
+        )
+        core = img[4:-4, 8:-8, 8:-8] - img[4:-4, 8:-8, 8:-8].mean()
+
+        def corr(dy: int) -> float:  # with the voxel 4 planes up and dy along Y
+            ahead = core[:, 4 + dy : core.shape[1] - 4 + dy, 4:]
+            return float(np.corrcoef(core[:, 4:-4, :-4].ravel(), ahead.ravel())[0, 1])
+
+        return corr(-1) - corr(1)
+
+    # the normal of slices pitched by 14 degrees (rising along Y) leans back along Y by
+    # tan(14 deg) ~ 1 voxel over 4 planes; level slices lean neither way
+    assert lean_of_the_noise(14.0) > 0.1
+    assert lean_of_the_noise(-14.0) < -0.1
+    assert abs(lean_of_the_noise(0.0)) < 0.03
+
+
+def test_reading_along_a_normal_of_no_lean_is_reading_down_each_column() -> None:
+    rng = np.random.default_rng(0)
+    slices = rng.standard_normal((5, 7, 4)).astype(np.float32)
+    index = rng.uniform(-1.0, 4.0, (5, 7, 9)).astype(np.float32)  # (ends held)
+    np.testing.assert_array_equal(lerp_along_normal(slices, index, 0.0), lerp_z(slices, index))
+    # a slice's own plane reads that slice, wherever the normal leans
+    on_slice = np.full((5, 7, 1), 2.0, np.float32)
+    np.testing.assert_allclose(lerp_along_normal(slices, on_slice, 1.5)[..., 0], slices[..., 2])
 
 
 def test_only_2d_acquisitions_place_slices_tilted_and_offset() -> None:

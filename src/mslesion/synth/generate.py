@@ -167,8 +167,9 @@ def _fissure_weight(voxel_size_mm: float) -> tuple[float, np.ndarray]:
 #: (0.6-1.0), their sharpening 0.6 (0.8) and their fissure's walls fading over 2.5 mm; 2D
 #: cases byte-identical); 40: round 36 (3D cases only: their midline bends sideways and their
 #: interhemispheric fissure closes in stretches, the bend on a stream of its own; 2D cases
-#: byte-identical).
-GENERATOR_VERSION = 40
+#: byte-identical); 41: round 36 too (2D cases only: each voxel read back between its two
+#: slices along their normal, not down its column; 3D cases byte-identical).
+GENERATOR_VERSION = 41
 
 
 def _finalize(
