@@ -323,20 +323,26 @@ def test_slice_shift_tilts_planes_about_the_given_column() -> None:
     assert not slice_shift((9, 21), (4.0, 10.0), 0.0, 0.0).any()
 
 
+def _noisy_slices(flat: np.ndarray, pitch_deg: float) -> np.ndarray:
+    """Noise alone (no blur) of a 2D acquisition of ``flat``, slices 4 mm apart pitched by
+    ``pitch_deg``."""
+    return _acquire(
+        flat,
+        psf_mm=0.0,
+        interp_mm=0.0,
+        noise_gain=1.0,
+        slice_spacing_mm=4.0,
+        slice_pitch_deg=pitch_deg,
+    )
+
+
 def test_oblique_2d_slices_carry_their_noise_on_tilted_planes() -> None:
     # the per-plane noise level peaks on the slices (see above); tilted by 10 degrees about X,
     # a column further along Y meets each slice tan(10 deg) voxels higher per voxel of Y
     flat = np.ones((48, 40, 64), np.float32)
 
     def peak_phase_slope(pitch_deg: float) -> float:
-        img = _acquire(
-            flat,
-            psf_mm=0.0,
-            interp_mm=0.0,
-            noise_gain=1.0,
-            slice_spacing_mm=4.0,
-            slice_pitch_deg=pitch_deg,
-        )
+        img = _noisy_slices(flat, pitch_deg)
         level = img[4:-4, :, 8:-8].var(axis=0)  # (Y, Z): noise level per column and plane
         z = np.arange(level.shape[1])
         phase = np.angle((level * np.exp(-2j * np.pi * z / 4.0)).sum(axis=1))
@@ -354,14 +360,7 @@ def test_oblique_2d_slices_are_read_back_along_their_normal() -> None:
     flat = np.ones((40, 48, 64), np.float32)
 
     def lean_of_the_noise(pitch_deg: float) -> float:
-        img = _acquire(
-            flat,
-            psf_mm=0.0,
-            interp_mm=0.0,
-            noise_gain=1.0,
-            slice_spacing_mm=4.0,
-            slice_pitch_deg=pitch_deg,
-        )
+        img = _noisy_slices(flat, pitch_deg)
         core = img[4:-4, 8:-8, 8:-8] - img[4:-4, 8:-8, 8:-8].mean()
 
         def corr(dy: int) -> float:  # with the voxel 4 planes up and dy along Y
