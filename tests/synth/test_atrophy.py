@@ -238,7 +238,8 @@ def test_the_fissure_closes_in_stretches_turning_its_midline_csf_into_cortex(
 
     def opened(close: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
         monkeypatch.setattr(atrophy, "FISSURE_CLOSE", close)
-        new_gm, new_csf = atrophy.open_fissure(gm, csf, midline, weight, 1.0, rng(3))
+        rng = np.random.default_rng(3)
+        new_gm, new_csf = atrophy.open_fissure(gm, csf, midline, weight, 1.0, rng)
         assert np.allclose(new_gm + new_csf, gm + csf)  # GM and CSF trade, nothing else
         return new_gm, new_csf
 
@@ -250,10 +251,6 @@ def test_the_fissure_closes_in_stretches_turning_its_midline_csf_into_cortex(
     default = opened(drawn)[1][10]
     # in stretches: some of the line closes, most of it stays open
     assert 0.05 < (default < 0.45).mean() < 0.6 and (default > 0.85).mean() > 0.3
-
-
-def rng(seed: int) -> np.random.Generator:
-    return np.random.default_rng(seed)
 
 
 @pytest.mark.parametrize("seed", [0, 1])

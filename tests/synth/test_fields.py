@@ -137,8 +137,6 @@ def test_a_smaller_brain_samples_the_template_further_from_the_centre(
 ) -> None:
     # a rigidly registered scan keeps its brain's own size (acquisition.place_brain): each
     # output voxel samples the template 1 / brain_scale as far out, on top of the same draws
-    from mslesion.synth import fields
-
     # (the ventricles' pull, which depends on where a point samples, is tested on its own)
     monkeypatch.setattr(fields, "VENTRICLE_ENLARGEMENT", (0.0, 0.0))
     centre = np.array([20.0, 24.0, 18.0], np.float32)
@@ -157,8 +155,6 @@ def test_a_smaller_brain_samples_the_template_further_from_the_centre(
 def test_ventricle_enlargement_pulls_sampling_towards_the_centre_widening_more_than_lengthening(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from mslesion.synth import fields
-
     centre = np.array([20.0, 24.0, 18.0], np.float32)
 
     def sampled(enlargement: tuple[float, float]) -> np.ndarray:

@@ -112,17 +112,22 @@ def lerp_z(volume: np.ndarray, z: np.ndarray) -> np.ndarray:
     e.g. (N,), the same in every column; (X, Y, N) float32. (One axis only, so cheaper than
     ``ndimage.map_coordinates``.)"""
     top = volume.shape[2] - 1
-    z = np.clip(np.asarray(z, dtype=np.float32), 0.0, top)
-    z = np.broadcast_to(z, (*volume.shape[:2], z.shape[-1]))
-    lo = np.minimum(np.floor(z).astype(np.intp), max(top - 1, 0))
-    w = z - lo
-    hi = np.minimum(lo + 1, top)
+    z = np.asarray(z, dtype=np.float32)
+    lo, hi, w = _bracket(np.broadcast_to(z, (*volume.shape[:2], z.shape[-1])), top)
     # flat indices into the raveled volume: ~5 x faster than np.take_along_axis here
     columns = np.arange(volume.shape[0] * volume.shape[1], dtype=np.intp) * volume.shape[2]
     columns = columns.reshape(volume.shape[0], volume.shape[1], 1)
     flat = np.ascontiguousarray(volume).reshape(-1)
     below, above = flat.take(lo + columns), flat.take(hi + columns)
     return (below * (1 - w) + above * w).astype(np.float32, copy=False)
+
+
+def _bracket(index: np.ndarray, top: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The two whole indices round each fractional ``index`` (clipped to [0, ``top``], the
+    ends held) and the weight of the upper one: (lo, hi, w), lo + w = the clipped index."""
+    index = np.clip(np.asarray(index, dtype=np.float32), 0.0, top)
+    lo = np.minimum(np.floor(index).astype(np.intp), max(top - 1, 0))
+    return lo, np.minimum(lo + 1, top), index - lo
 
 
 def lerp_along_normal(slices: np.ndarray, index: np.ndarray, lean: float) -> np.ndarray:
@@ -141,10 +146,7 @@ def lerp_along_normal(slices: np.ndarray, index: np.ndarray, lean: float) -> np.
     degrees, would lean along X by <= 0.16 voxel: left out.)
     """
     n_x, n_y, top = slices.shape[0], slices.shape[1], slices.shape[2] - 1
-    index = np.clip(np.asarray(index, dtype=np.float32), 0.0, top)
-    lo = np.minimum(np.floor(index).astype(np.intp), max(top - 1, 0))
-    w = index - lo
-    hi = np.minimum(lo + 1, top)
+    lo, hi, w = _bracket(index, top)
     flat = np.ascontiguousarray(slices).reshape(-1)
     y = np.arange(n_y, dtype=np.float32)[None, :, None]
     rows = np.arange(n_x, dtype=np.intp)[:, None, None] * n_y
