@@ -6,8 +6,9 @@ real scans in ``../shared/data/real`` and of ``--n`` synthetic cases, with a rea
 never on both sides: 4 folds, each holding out one real patient and a quarter of the synthetic
 cases. The area under the ROC curve on the held-out patches reads 0.5 where the two cannot be
 told apart and 1.0 where every patch gives itself away; it is printed pooled, per fold, per
-acquisition (2D / 3D scans against the synthetic cases drawn as such), per slice orientation
-and per depth below the brain's outline, as the mean over ``--repeats`` draws of patches and
+acquisition (2D / 3D scans against the synthetic cases drawn as such), per slice orientation,
+per depth below the brain's filled outline (also within the 2D and the 3D folds apart) and on
+and off the midline, as the mean over ``--repeats`` draws of patches and
 observers (the 3D folds, one real scan each, move by up to ~0.1 between draws). The PNG shows
 the first draw's held-out patches the observer was surest about (synthetic ones it called
 synthetic: the tells; real ones it called real) and its worst mistakes (synthetic patches it
@@ -35,28 +36,50 @@ from torch import nn
 
 PATCH = 32  # mm (1 mm grid): about a gyrus and its neighbours
 DEPTH_BANDS_MM = ((0, 8), (8, 20), (20, 200))  # cortex and outer CSF / subcortical / deep
+#: Closing (voxels) of the brain mask whose filled outline the depth is measured below: the
+#: real 3D scans' masks cut CSF out of the sulci and ventricles (zeros inside the brain,
+#: 3,000-8,000 enclosed voxels and more open to the outside), and measured below the mask
+#: itself none of their voxels lay more than 20 mm deep (1-11 % more than 12 mm), so every
+#: real 3D patch fell in the shallowest band (round 37).
+OUTLINE_CLOSING_VOX = 4
+#: Patches centred within this many mm of the MNI midline (x = 0) count as midline patches.
+MIDLINE_MM = 10.0
 ORIENTATIONS = ("sagittal", "coronal", "axial")  # the array axis the patch is cut across
 
 
 @dataclass(frozen=True)
 class Patches:
     """Patches of several scans: ``images`` (N, PATCH, PATCH) float32 (scan / brain median),
-    and per patch its scan index, orientation (0-2: the axis cut across) and depth below the
-    brain's outline (mm)."""
+    and per patch its scan index, orientation (0-2: the axis cut across), depth below the
+    brain's filled outline (mm, :func:`outline_depth_mm`) and MNI x of its centre (mm; the
+    scans lie on the MNI 1 mm grid)."""
 
     images: np.ndarray
     scan: np.ndarray
     orientation: np.ndarray
     depth_mm: np.ndarray
+    x_mm: np.ndarray
+
+
+def outline_depth_mm(brain: np.ndarray) -> np.ndarray:
+    """Float (X, Y, Z): distance (mm, 1 mm grid) below the outline of ``brain`` (bool) closed
+    by ``OUTLINE_CLOSING_VOX`` voxels and its cavities filled, so CSF a mask cut out of the
+    sulci or ventricles does not count as outside."""
+    pad = OUTLINE_CLOSING_VOX + 1
+    padded = np.pad(brain, pad)
+    hull = ndimage.binary_closing(padded, iterations=OUTLINE_CLOSING_VOX)
+    hull = ndimage.binary_fill_holes(hull)[pad:-pad, pad:-pad, pad:-pad]
+    return ndimage.distance_transform_edt(hull | brain)
 
 
 def sample_patches(
     image: np.ndarray, brain: np.ndarray, per_orientation: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``per_orientation`` patches of each orientation, centred on random brain voxels with at
-    least half of the patch inside the brain; (patches, orientation, depth_mm). 1 mm grid."""
+    least half of the patch inside the brain; (patches, orientation, depth_mm, centre (N, 3)
+    voxel indices). 1 mm grid."""
     half = PATCH // 2
-    depth = ndimage.distance_transform_edt(brain)
+    depth = outline_depth_mm(brain)
     inside = brain.copy()
     inside[:half] = inside[-half:] = False
     inside[:, :half] = inside[:, -half:] = False
@@ -64,7 +87,7 @@ def sample_patches(
     # a patch about half in the brain has its centre within ~half a patch of the outline or
     # deeper; the filled share is checked per patch below
     candidates = np.argwhere(inside)
-    patches, orient, depths = [], [], []
+    patches, orient, depths, centres = [], [], [], []
     for axis in range(3):
         taken = 0
         for _ in range(per_orientation * 20):
@@ -79,27 +102,37 @@ def sample_patches(
             patches.append(np.where(cut, image[tuple(box)].squeeze(axis), 0.0))
             orient.append(axis)
             depths.append(depth[tuple(c)])
+            centres.append(c)
             taken += 1
     return (
         np.asarray(patches, np.float32),
         np.asarray(orient, np.int64),
         np.asarray(depths, np.float32),
+        np.asarray(centres, np.int64).reshape(-1, 3),
     )
 
 
 def gather(scans: list[tuple[np.ndarray, np.ndarray]], per_orientation: int, seed: int) -> Patches:
-    """Patches of every (image, brain mask) pair, each image divided by its brain median."""
+    """Patches of every (image, brain mask) pair on the MNI 1 mm grid, each image divided by
+    its brain median."""
+    from mslesion.synth.anatomy import MNI_AFFINE_1MM
+
     rng = np.random.default_rng(seed)
-    images, scan, orient, depth = [], [], [], []
+    images, scan, orient, depth, x_mm = [], [], [], [], []
     for index, (image, brain) in enumerate(scans):
         scaled = image / np.median(image[brain])
-        p, o, d = sample_patches(scaled, brain, per_orientation, rng)
+        p, o, d, c = sample_patches(scaled, brain, per_orientation, rng)
         images.append(p)
         scan.append(np.full(len(p), index))
         orient.append(o)
         depth.append(d)
+        x_mm.append(MNI_AFFINE_1MM[0, 0] * c[:, 0] + MNI_AFFINE_1MM[0, 3])
     return Patches(
-        np.concatenate(images), np.concatenate(scan), np.concatenate(orient), np.concatenate(depth)
+        np.concatenate(images),
+        np.concatenate(scan),
+        np.concatenate(orient),
+        np.concatenate(depth),
+        np.concatenate(x_mm).astype(np.float32),
     )
 
 
@@ -287,8 +320,9 @@ def auc_rows(
 ) -> dict[str, list[float]]:
     """Held-out AUCs by row name, each within a fold (one observer, one real patient against
     the synthetic cases of its acquisition), then averaged over the folds: overall, per fold,
-    per acquisition, per orientation and per depth band. Per patch: ``label`` (synthetic?),
-    ``score``, ``fold``, ``kind`` (acquisition)."""
+    per acquisition, per orientation, per depth band (all folds, then the 2D and the 3D
+    folds apart) and on and off the midline. Per patch: ``label`` (synthetic?), ``score``,
+    ``fold``, ``kind`` (acquisition)."""
 
     def auc(select: np.ndarray) -> float:
         return roc_auc(score[select & ~label], score[select & label])
@@ -305,14 +339,23 @@ def auc_rows(
     rows["AUC per fold " + " / ".join(fold_names[k] for k in folds)] = [
         auc(fold == k) for k in folds
     ]
+    folds_of = {}
     for acquisition in ("2D", "3D"):
         mine = [k for k in folds if np.any((fold == k) & ~label & (kind == acquisition))]
-        rows[f"AUC {acquisition} folds"] = [mean_over_folds(everything, np.asarray(mine))]
+        folds_of[acquisition] = np.asarray(mine, np.int64)
+        rows[f"AUC {acquisition} folds"] = [mean_over_folds(everything, folds_of[acquisition])]
     rows["AUC sag / cor / ax"] = [mean_over_folds(patches.orientation == a) for a in range(3)]
     names = " / ".join(f"{lo}-{hi}" if hi < 200 else f">{lo}" for lo, hi in DEPTH_BANDS_MM)
-    rows[f"AUC depth {names} mm"] = [
-        mean_over_folds((patches.depth_mm >= lo) & (patches.depth_mm < hi))
-        for lo, hi in DEPTH_BANDS_MM
+    bands = [(patches.depth_mm >= lo) & (patches.depth_mm < hi) for lo, hi in DEPTH_BANDS_MM]
+    rows[f"AUC depth {names} mm"] = [mean_over_folds(band) for band in bands]
+    for acquisition, which in folds_of.items():
+        rows[f"  the same, {acquisition} folds only"] = [
+            mean_over_folds(band, which) for band in bands
+        ]
+    midline = np.abs(patches.x_mm) < MIDLINE_MM
+    rows[f"AUC |x| < / >= {MIDLINE_MM:g} mm (midline / lateral)"] = [
+        mean_over_folds(midline),
+        mean_over_folds(~midline),
     ]
     return rows
 

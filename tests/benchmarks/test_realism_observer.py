@@ -32,12 +32,30 @@ def _sphere(shape: int = 48) -> np.ndarray:
 def test_patches_lie_mostly_inside_the_brain_and_are_zero_outside() -> None:
     brain = _sphere()
     image = np.where(brain, 2.0, 7.0).astype(np.float32)
-    patches, orientation, depth = ro.sample_patches(image, brain, 10, np.random.default_rng(1))
-    assert patches.shape == (30, ro.PATCH, ro.PATCH)
+    patches, orientation, depth, centre = ro.sample_patches(
+        image, brain, 10, np.random.default_rng(1)
+    )
+    assert patches.shape == (30, ro.PATCH, ro.PATCH) and centre.shape == (30, 3)
     assert np.bincount(orientation).tolist() == [10, 10, 10]
     assert set(np.unique(patches)) <= {0.0, 2.0}  # the outside (7.0) never shows
     assert ((patches > 0).mean(axis=(1, 2)) >= 0.5).all()
-    assert (depth > 0).all() and depth.max() <= ndimage.distance_transform_edt(brain).max()
+    assert brain[tuple(centre.T)].all()
+    assert np.allclose(depth, ndimage.distance_transform_edt(brain)[tuple(centre.T)])
+
+
+def test_depth_is_measured_below_the_filled_outline() -> None:
+    """CSF a mask cut out inside the brain (a cavity, a narrow cleft from the surface) is not
+    outside: the depth there and beside it is that of the whole brain."""
+    whole = _sphere()
+    cut = whole.copy()
+    cut[20:28, 20:28, 20:28] = False  # a cut-out ventricle
+    cut[23:25, 2:20, 10:38] = False  # a cleft 2 voxels wide, open to the outside
+    expected = ndimage.distance_transform_edt(whole)
+    depth = ro.outline_depth_mm(cut)
+    # (the closing leaves a dent of a voxel or so at the cleft's mouth)
+    assert np.abs(depth - expected)[whole].max() < 1.5
+    # measured below the mask itself, a voxel beside the cut-out ventricle would read 1 mm
+    assert ndimage.distance_transform_edt(cut)[24, 24, 19] < 2 and depth[24, 24, 19] > 15
 
 
 def test_weights_balance_every_acquisition_and_class() -> None:
@@ -93,6 +111,7 @@ def test_auc_rows_compare_within_folds_and_format_repeats() -> None:
         scan=np.zeros(n, np.int64),
         orientation=np.arange(n) % 3,
         depth_mm=rng.uniform(0, 40, n).astype(np.float32),
+        x_mm=np.where((np.arange(n) // 4) % 2 == 0, 0.0, 30.0).astype(np.float32),
     )
     label = np.arange(n) % 2 == 1
     fold = (np.arange(n) // 2) % 2
@@ -104,5 +123,13 @@ def test_auc_rows_compare_within_folds_and_format_repeats() -> None:
     assert rows["AUC (mean of folds)"] == [0.75]
     assert rows["AUC per fold a / b"] == [0.5, 1.0]
     assert rows["AUC 2D folds"] == [0.5] and rows["AUC 3D folds"] == [1.0]
+    assert rows["  the same, 3D folds only"] == [1.0, 1.0, 1.0]
+    assert rows["  the same, 2D folds only"] == [0.5, 0.5, 0.5]
+    midline = rows["AUC |x| < / >= 10 mm (midline / lateral)"]
+    assert midline == [0.75, 0.75]
+    # the midline row reads the midline patches only: scores that separate there alone
+    on_midline = np.where(np.abs(patches.x_mm) < 10, label.astype(np.float32), 0.5)
+    rows_midline = ro.auc_rows(patches, label, on_midline, fold, kind, ["a", "b"])
+    assert rows_midline["AUC |x| < / >= 10 mm (midline / lateral)"] == [1.0, 0.5]
     lines = ro.format_rows([rows, {**rows, "AUC (mean of folds)": [0.85]}])
     assert lines[0].split()[-2:] == ["0.800", "[0.75-0.85]"]
